@@ -1,0 +1,5 @@
+"""Lattice simulators."""
+
+from .ising import Ising
+
+__all__ = ["Ising"]

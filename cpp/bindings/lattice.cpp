@@ -80,9 +80,10 @@ void bind_lattice(py::module_& m)
         .def(
             "run",
             [](IsingModel& self, py::array_t<double, py::array::c_style | py::array::forcecast> temperatures,
-               std::int64_t measure_every, const std::string& algorithm, double J, double h) {
+               std::int64_t measure_every, const std::string& algorithm, double J, double h,
+               std::int64_t wolff_clusters) {
                 std::vector<double> T(temperatures.data(), temperatures.data() + temperatures.size());
-                const IsingParams p{parse_algorithm(algorithm), J, h};
+                const IsingParams p{parse_algorithm(algorithm), J, h, wolff_clusters};
                 IsingSeries s;
                 {
                     py::gil_scoped_release release;
@@ -91,11 +92,12 @@ void bind_lattice(py::module_& m)
                 py::dict out;
                 out["step"] = py::array(py::cast(s.step));
                 out["T"] = py::array(py::cast(s.temperature));
-                out["magnetisation"] = py::array(py::cast(s.magnetisation));
+                out["magnetization"] = py::array(py::cast(s.magnetisation));
                 out["bonds"] = py::array(py::cast(s.bonds));
                 return out;
             },
-            py::arg("temperatures"), py::arg("measure_every"), py::arg("algorithm"), py::arg("J"), py::arg("h"))
+            py::arg("temperatures"), py::arg("measure_every"), py::arg("algorithm"), py::arg("J"), py::arg("h"),
+            py::arg("wolff_clusters") = 1)
         .def_property("step", &IsingModel::step, &IsingModel::set_step)
         .def_property_readonly("seed", &IsingModel::seed)
         .def_property_readonly("sites", [](const IsingModel& self) { return self.geometry().sites(); })

@@ -12,19 +12,19 @@ __global__ void ising_colour_kernel(CheckerboardGeometry g, std::int8_t* __restr
                                     IsingAlgorithm algorithm, PhiloxKey key, std::uint64_t step, int colour)
 {
     const std::int64_t P = g.sites_per_colour();
-    const std::int64_t block = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    const std::int64_t k0 = 4 * block;
+    const std::int64_t call = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const std::int64_t k0 = 64 * (call / 16) + call % 16;  // this call's first site (philox_group_word)
     if (k0 >= P) return;
     std::int8_t* self = spins + colour * P;
     const std::int8_t* other = spins + (1 - colour) * P;
-    const Philox4x32 words = philox4x32_10(ising_counter(block, colour, algorithm, step), key);
+    const Philox4x32 words = philox4x32_10(ising_counter(call, colour, algorithm, step), key);
 #pragma unroll
-    for (int lane = 0; lane < 4; ++lane) {
-        const std::int64_t k = k0 + lane;
+    for (int word = 0; word < 4; ++word) {
+        const std::int64_t k = k0 + 16 * word;
         if (k >= P) break;
         const std::int64_t r = k / g.W, j = k - r * g.W;
         const int n = ising_neighbour_sum(g, other, colour, r, j);
-        self[k] = ising_update(self[k], n, words.v[lane], table);
+        self[k] = ising_update(self[k], n, words.v[word], table);
     }
 }
 
@@ -77,7 +77,7 @@ void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, const IsingF
                  std::uintptr_t stream)
 {
     DeviceGuard guard(device_id);
-    const unsigned grid = grid_for((g.sites_per_colour() + 3) / 4);
+    const unsigned grid = grid_for(16 * ((g.sites_per_colour() + 63) / 64));  // one thread per Philox call
     for (int colour = 0; colour < 2; ++colour) {
         ising_colour_kernel<<<grid, kBlock, 0, as_stream(stream)>>>(g, spins, table, algorithm, philox_key(seed),
                                                                      step, colour);

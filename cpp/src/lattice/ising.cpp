@@ -4,69 +4,54 @@
 #include <algorithm>
 #include <vector>
 
+#include "ising_rows.hpp"
 #include "symbreak/lattice/ising_cpu.hpp"
 
 namespace symbreak::cpu {
 
-namespace detail {
+namespace {
 
-// One row of one colour. Runtime dispatch: GCC builds AVX-512, AVX2 and baseline x86-64 clones and picks
-// one at load time, so the wheel runs on any x86-64 and uses the vector units it finds.
-#if defined(__x86_64__) && !defined(SYMBREAK_NO_CLONES)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-void update_row(const std::int8_t* __restrict__ same, const std::int8_t* const* __restrict__ adj, int n_adj, int q,
-                std::int64_t W, std::int8_t* __restrict__ self, std::int8_t* __restrict__ n_sum,
-                std::uint32_t* __restrict__ words, std::int64_t first_block, std::int64_t n_blocks, int colour,
-                IsingAlgorithm algorithm, std::uint64_t step, PhiloxKey key, const IsingFlipTable& table,
-                std::int64_t word_offset)
+using RowKernel = void (*)(const IsingRowBatch&);
+
+// The widest instruction set this CPU runs; all variants compute identical spins.
+RowKernel row_kernel()
 {
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-        const Philox4x32 x = philox4x32_10(ising_counter(first_block + b, colour, algorithm, step), key);
-        for (int lane = 0; lane < 4; ++lane) words[4 * b + lane] = x.v[lane];
-    }
-    // Neighbour sum: column j and j ± 1 of the same row (other colour), column j of the adjacent rows.
-    for (std::int64_t j = 0; j < W; ++j) n_sum[j] = same[j];
-    for (int a = 0; a < n_adj; ++a)
-        for (std::int64_t j = 0; j < W; ++j) n_sum[j] += adj[a][j];
-    if (q) {
-        for (std::int64_t j = 0; j + 1 < W; ++j) n_sum[j] += same[j + 1];
-        n_sum[W - 1] += same[0];
-    } else {
-        n_sum[0] += same[W - 1];
-        for (std::int64_t j = 1; j < W; ++j) n_sum[j] += same[j - 1];
-    }
-    const std::uint32_t* w = words + word_offset;
-    for (std::int64_t j = 0; j < W; ++j) self[j] = ising_update(self[j], n_sum[j], w[j], table);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::ising_update_rows;
+    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::ising_update_rows;
+#endif
+    return x86_64_v1::ising_update_rows;
 }
 
-}  // namespace detail
+}  // namespace
+
+const char* ising_kernel_isa()
+{
+    const RowKernel k = row_kernel();
+    return k == x86_64_v4::ising_update_rows ? "x86-64-v4" : k == x86_64_v3::ising_update_rows ? "x86-64-v3" : "x86-64";
+}
 
 void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const IsingFlipTable* tables, std::int64_t n,
                   IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step)
 {
-    const std::int64_t P = g.sites_per_colour(), W = g.W;
+    static const RowKernel kernel = row_kernel();
+    const std::int64_t W = g.W;
+    // Rows go in batches of >= 2048 sites so the Philox groups (64 words) wasted at batch edges stay few.
+    const std::int64_t batch_rows = std::max<std::int64_t>(1, 2048 / W);
+    const std::int64_t batches = (g.rows + batch_rows - 1) / batch_rows;
     const PhiloxKey key = philox_key(seed);
 #pragma omp parallel if (g.sites() >= 8192)
     {
-        std::vector<std::uint32_t> words(W + 8);
-        std::vector<std::int8_t> n_sum(W);
+        std::vector<std::uint32_t> words(static_cast<std::size_t>(batch_rows * W + 128));
+        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(W));
         for (std::int64_t sweep = 0; sweep < n; ++sweep) {
             for (int colour = 0; colour < 2; ++colour) {
-                std::int8_t* self_base = spins + colour * P;
-                const std::int8_t* other = spins + (1 - colour) * P;
 #pragma omp for schedule(static)
-                for (std::int64_t r = 0; r < g.rows; ++r) {
-                    std::int64_t adj_rows[4];
-                    const int n_adj = g.adjacent_rows(r, adj_rows);
-                    const std::int8_t* adj[4];
-                    for (int a = 0; a < n_adj; ++a) adj[a] = other + adj_rows[a] * W;
-                    const std::int64_t k0 = r * W;
-                    const std::int64_t first_block = k0 / 4, last_block = (k0 + W - 1) / 4;
-                    detail::update_row(other + k0, adj, n_adj, colour ^ g.row_parity(r), W, self_base + k0,
-                                       n_sum.data(), words.data(), first_block, last_block - first_block + 1, colour, algorithm,
-                                       step + static_cast<std::uint64_t>(sweep), key, tables[sweep],
-                                       k0 - 4 * first_block);
+                for (std::int64_t i = 0; i < batches; ++i) {
+                    const std::int64_t r0 = i * batch_rows, r1 = std::min(g.rows, r0 + batch_rows);
+                    kernel({&g, spins, colour, r0, r1, &tables[sweep], algorithm,
+                            step + static_cast<std::uint64_t>(sweep), key, words.data(), n_sum.data()});
                 }
             }
         }

@@ -85,7 +85,8 @@ void IsingModel::sweeps(const double* temperatures, std::int64_t n, const IsingP
     if (p.algorithm == IsingAlgorithm::wolff) {
         SYMBREAK_REQUIRE(spins_->device() == Device::cpu, "algorithm='wolff' runs on the CPU only");
         SYMBREAK_REQUIRE(p.h == 0.0 && p.J > 0.0, "algorithm='wolff' needs h == 0 and J > 0");
-        cpu::ising_wolff(geom_, s, temperatures, n, p.J, seed_, step_);
+        SYMBREAK_REQUIRE(p.wolff_clusters >= 1, "wolff_clusters must be >= 1, got ", p.wolff_clusters);
+        cpu::ising_wolff(geom_, s, temperatures, n, p.wolff_clusters, p.J, seed_, step_);
     } else {
         std::vector<IsingFlipTable> tables(static_cast<std::size_t>(n));
         for (std::int64_t i = 0; i < n; ++i) tables[i] = ising_flip_table(p.algorithm, temperatures[i], p.J, p.h);

@@ -50,11 +50,16 @@ SYMBREAK_HD std::int8_t ising_update(std::int8_t s, int n, std::uint32_t word, c
     return flip ? static_cast<std::int8_t>(-s) : s;
 }
 
-// Philox counter of the block of four colour-c sites starting at flat offset 4*block, at sweep `step`.
-SYMBREAK_HD Philox4x32 ising_counter(std::int64_t block, int colour, IsingAlgorithm algorithm, std::uint64_t step)
+SYMBREAK_HD RngId ising_rng_id(IsingAlgorithm algorithm)
 {
-    const RngId id = algorithm == IsingAlgorithm::metropolis ? RngId::ising_metropolis : RngId::ising_heat_bath;
-    return philox_counter(static_cast<std::uint64_t>(block), static_cast<std::uint32_t>(colour), id, step);
+    return algorithm == IsingAlgorithm::metropolis ? RngId::ising_metropolis : RngId::ising_heat_bath;
+}
+
+// Philox counter of call `call` for colour `colour` at sweep `step`. Colour-c site k (flat offset in its
+// colour's storage) uses word philox_group_word(k) of these calls.
+SYMBREAK_HD Philox4x32 ising_counter(std::uint64_t call, int colour, IsingAlgorithm algorithm, std::uint64_t step)
+{
+    return philox_counter(call, static_cast<std::uint32_t>(colour), ising_rng_id(algorithm), step);
 }
 
 // Neighbour sum of site (c, r, j), reading colour 1 - c.

@@ -15,6 +15,7 @@ struct IsingParams {
     IsingAlgorithm algorithm = IsingAlgorithm::metropolis;
     double J = 1.0;
     double h = 0.0;
+    std::int64_t wolff_clusters = 1;  // cluster flips per Wolff sweep
 };
 
 struct IsingSeries {  // one entry per measurement

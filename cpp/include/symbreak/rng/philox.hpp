@@ -10,8 +10,10 @@
 //                 bits 24-31: RngId                (which rule is drawing; see ids.hpp)
 //            c2 = step, low 32 bits                (sweep / time step / optimizer step)
 //            c3 = step, high 32 bits
-// One call yields four 32-bit words; rules that need one number per element use lane (index % 4) of the
-// call for element index / 4.
+// One call yields four 32-bit words. Rules that need one word per element k take it from groups of 16
+// calls (64 words): word (k % 64) / 16 of call 16 (k / 64) + k % 16 (philox_group_word). This layout lets
+// the CPU compute 16 calls in vector lanes and store each word plane contiguously, and lets a GPU thread
+// serve one call.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -47,6 +49,13 @@ SYMBREAK_HD void philox_mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t&
     const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
     hi = static_cast<std::uint32_t>(p >> 32);
     lo = static_cast<std::uint32_t>(p);
+}
+
+// Element k's word in the grouped layout described above: (call index, word within the call).
+SYMBREAK_HD void philox_group_word(std::uint64_t k, std::uint64_t& call, int& word)
+{
+    call = 16 * (k / 64) + k % 16;
+    word = static_cast<int>((k % 64) / 16);
 }
 
 // The ten-round bijection.

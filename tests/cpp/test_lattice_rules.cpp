@@ -1,0 +1,207 @@
+// Ising rules and drivers: flip probabilities in closed form, checkerboard geometry against logical
+// coordinates, and the vectorised CPU sweep against a per-site reference that does exactly what the CUDA
+// kernel does (one Philox call per thread, philox_group_word layout, ising_update).
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "../../cpp/src/lattice/ising_rows.hpp"
+#include "symbreak/lattice/ising_cpu.hpp"
+
+using namespace symbreak;
+
+namespace {
+
+CheckerboardGeometry geometry(std::vector<std::int64_t> shape)
+{
+    CheckerboardGeometry g;
+    g.dim = static_cast<int>(shape.size());
+    g.rows = 1;
+    for (int a = 0; a < g.dim; ++a) g.n[a] = shape[a];
+    for (int a = 0; a < g.dim - 1; ++a) g.rows *= shape[a];
+    g.W = shape.back() / 2;
+    return g;
+}
+
+std::vector<std::int64_t> coords(const CheckerboardGeometry& g, std::int64_t site)
+{
+    std::vector<std::int64_t> c(g.dim);
+    for (int a = g.dim - 1; a >= 0; --a) {
+        c[a] = site % g.n[a];
+        site /= g.n[a];
+    }
+    return c;
+}
+
+std::int64_t flat(const CheckerboardGeometry& g, const std::vector<std::int64_t>& c)
+{
+    std::int64_t site = 0;
+    for (int a = 0; a < g.dim; ++a) site = site * g.n[a] + ((c[a] % g.n[a]) + g.n[a]) % g.n[a];
+    return site;
+}
+
+// What the CUDA kernel computes, one colour: per Philox call, four sites 16 apart.
+void reference_colour(const CheckerboardGeometry& g, std::int8_t* spins, int colour, const IsingFlipTable& t,
+                      IsingAlgorithm alg, std::uint64_t seed, std::uint64_t step)
+{
+    const std::int64_t P = g.sites_per_colour();
+    for (std::int64_t k = 0; k < P; ++k) {
+        std::uint64_t call;
+        int word;
+        philox_group_word(static_cast<std::uint64_t>(k), call, word);
+        const Philox4x32 x = philox4x32_10(ising_counter(call, colour, alg, step), philox_key(seed));
+        const std::int64_t r = k / g.W, j = k % g.W;
+        const int n = ising_neighbour_sum(g, spins + (1 - colour) * P, colour, r, j);
+        spins[colour * P + k] = ising_update(spins[colour * P + k], n, x.v[word], t);
+    }
+}
+
+}  // namespace
+
+TEST(IsingRules, FlipTableMatchesClosedForms)
+{
+    const double T = 1.7, J = 0.8, h = 0.3;
+    const IsingFlipTable m = ising_flip_table(IsingAlgorithm::metropolis, T, J, h);
+    const IsingFlipTable hb = ising_flip_table(IsingAlgorithm::heat_bath, T, J, h);
+    for (int up = 0; up < 2; ++up) {
+        const double s = up ? 1 : -1;
+        for (int n = -6; n <= 6; ++n) {
+            const double dE = 2 * s * (J * n + h);
+            const int i = up * kIsingTableRow + n + kIsingMaxZ;
+            EXPECT_NEAR(m.threshold[i] / 2147483648.0, std::min(1.0, std::exp(-dE / T)), 1e-9);
+            EXPECT_NEAR(hb.threshold[i] / 2147483648.0, 1.0 / (1.0 + std::exp(dE / T)), 1e-9);
+        }
+    }
+}
+
+TEST(IsingRules, UpdateFlipsExactlyBelowThreshold)
+{
+    IsingFlipTable t{};
+    const int i = 1 * kIsingTableRow + 2 + kIsingMaxZ;  // s = +1, n = 2
+    t.threshold[i] = 1000;
+    EXPECT_EQ(ising_update(1, 2, 2 * 999, t), -1);
+    EXPECT_EQ(ising_update(1, 2, 2 * 999 + 1, t), -1);  // the low bit is not used
+    EXPECT_EQ(ising_update(1, 2, 2 * 1000, t), 1);
+    EXPECT_EQ(ising_update(-1, 2, 0, t), -1);  // s = -1 reads its own (zero) entry: never flips
+}
+
+TEST(IsingGeometry, StorageNeighboursAreLogicalNeighbours)
+{
+    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{6, 10}, {2, 2}, {4, 2}, {2, 8}, {4, 6, 8}, {2, 2, 2}}) {
+        const CheckerboardGeometry g = geometry(shape);
+        const std::int64_t P = g.sites_per_colour();
+        for (std::int64_t site = 0; site < g.sites(); ++site) {
+            int colour;
+            std::int64_t r, j;
+            g.storage_of(site, colour, r, j);
+            ASSERT_EQ(g.logical_index(colour, r, j), site);
+            std::int64_t nb[6];
+            const int z = g.neighbours(colour, r, j, nb);
+            ASSERT_EQ(z, 2 * g.dim);
+            std::vector<std::int64_t> got, want;
+            for (int k = 0; k < z; ++k) got.push_back(g.logical_index(1 - colour, nb[k] / g.W, nb[k] % g.W));
+            const auto c = coords(g, site);
+            for (int a = 0; a < g.dim; ++a)
+                for (int d : {-1, 1}) {
+                    auto cc = c;
+                    cc[a] += d;
+                    want.push_back(flat(g, cc));
+                }
+            std::sort(got.begin(), got.end());
+            std::sort(want.begin(), want.end());
+            ASSERT_EQ(got, want) << "site " << site;
+            ASSERT_LT(nb[0], P);
+        }
+    }
+}
+
+TEST(IsingDriver, PackUnpackRoundTripAndTotals)
+{
+    const CheckerboardGeometry g = geometry({4, 6, 8});
+    std::vector<std::int8_t> logical(g.sites()), storage(g.sites()), back(g.sites());
+    for (std::int64_t i = 0; i < g.sites(); ++i) logical[i] = ((i * 2654435761u) >> 7) & 1 ? 1 : -1;
+    cpu::checkerboard_pack(g, logical.data(), storage.data());
+    cpu::checkerboard_unpack(g, storage.data(), back.data());
+    EXPECT_EQ(logical, back);
+    std::int64_t magnet = 0, bonds = 0;
+    for (std::int64_t s = 0; s < g.sites(); ++s) {
+        magnet += logical[s];
+        auto c = coords(g, s);
+        for (int a = 0; a < g.dim; ++a) {
+            auto cc = c;
+            cc[a] += 1;
+            bonds += logical[s] * logical[flat(g, cc)];
+        }
+    }
+    std::int64_t t[2];
+    cpu::ising_totals(g, storage.data(), t);
+    EXPECT_EQ(t[0], magnet);
+    EXPECT_EQ(t[1], bonds);
+}
+
+TEST(IsingDriver, VectorisedSweepEqualsPerSiteReference)
+{
+    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{6, 10}, {64, 256}, {130, 34}, {4, 6, 8}, {8, 8, 136}}) {
+        for (auto alg : {IsingAlgorithm::metropolis, IsingAlgorithm::heat_bath}) {
+            const CheckerboardGeometry g = geometry(shape);
+            std::vector<std::int8_t> a(g.sites());
+            cpu::ising_random_init(g, a.data(), 11);
+            std::vector<std::int8_t> b = a;
+            const double temps[3] = {1.5, 2.3, 4.0};
+            IsingFlipTable tables[3];
+            for (int i = 0; i < 3; ++i) tables[i] = ising_flip_table(alg, temps[i], 1.0, 0.2);
+            cpu::ising_sweeps(g, a.data(), tables, 3, alg, 5, 40);
+            for (int i = 0; i < 3; ++i)
+                for (int colour = 0; colour < 2; ++colour) reference_colour(g, b.data(), colour, tables[i], alg, 5, 40 + i);
+            ASSERT_EQ(a, b) << "shape " << shape[0] << "x" << shape[1] << " algorithm " << int(alg);
+        }
+    }
+}
+
+TEST(IsingDriver, ThreadCountDoesNotChangeSpins)
+{
+    const CheckerboardGeometry g = geometry({128, 128});
+    std::vector<std::int8_t> one(g.sites()), two;
+    cpu::ising_random_init(g, one.data(), 3);
+    two = one;
+    const IsingFlipTable t = ising_flip_table(IsingAlgorithm::metropolis, 2.2, 1.0, 0.0);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    for (int i = 0; i < 5; ++i) cpu::ising_sweeps(g, one.data(), &t, 1, IsingAlgorithm::metropolis, 9, i);
+    omp_set_num_threads(3);
+    for (int i = 0; i < 5; ++i) cpu::ising_sweeps(g, two.data(), &t, 1, IsingAlgorithm::metropolis, 9, i);
+    omp_set_num_threads(saved);
+    EXPECT_EQ(one, two);
+}
+
+// Each instruction-set variant of the row kernel (not only the one this CPU dispatches to) gives the same
+// spins as the per-site reference.
+TEST(IsingDriver, EveryIsaVariantEqualsReference)
+{
+    struct Variant {
+        const char* isa;
+        void (*kernel)(const cpu::IsingRowBatch&);
+    };
+    const Variant variants[] = {{"x86-64", cpu::x86_64_v1::ising_update_rows},
+                                {"x86-64-v3", cpu::x86_64_v3::ising_update_rows},
+                                {"x86-64-v4", cpu::x86_64_v4::ising_update_rows}};
+    const CheckerboardGeometry g = geometry({10, 200});
+    const IsingFlipTable t = ising_flip_table(IsingAlgorithm::heat_bath, 2.0, 1.0, -0.1);
+    std::vector<std::int8_t> start(g.sites());
+    cpu::ising_random_init(g, start.data(), 4);
+    std::vector<std::int8_t> want = start;
+    reference_colour(g, want.data(), 1, t, IsingAlgorithm::heat_bath, 8, 3);
+    __builtin_cpu_init();
+    for (const auto& v : variants) {
+        if (!__builtin_cpu_supports(v.isa)) continue;
+        std::vector<std::int8_t> got = start;
+        std::vector<std::uint32_t> words(g.rows * g.W + 128);
+        std::vector<std::int8_t> n_sum(g.W);
+        v.kernel({&g, got.data(), 1, 0, g.rows, &t, IsingAlgorithm::heat_bath, 3, philox_key(8), words.data(),
+                  n_sum.data()});
+        EXPECT_EQ(got, want) << v.isa;
+    }
+}

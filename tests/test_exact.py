@@ -112,7 +112,9 @@ def test_kaufman_large_lattice():
     A = 8 / math.pi / TC**2
     c = {L: exact.kaufman_specific_heat(L, TC) for L in (128, 256, 512, 1024)}
     corr = [c[2 * L] - c[L] - A * math.log(2) for L in (128, 256, 512)]
-    assert corr[0] > corr[1] > corr[2] > 0 and corr[2] < 1e-4
+    assert 0 < corr[2] < 2e-4
+    assert corr[0] / corr[1] == pytest.approx(2, rel=1e-2)  # O(1/L) correction
+    assert corr[1] / corr[2] == pytest.approx(2, rel=1e-2)
     assert c[1024] - A * math.log(1024) == pytest.approx(0.1381, abs=3e-4)
     grid = np.linspace(0.5, 10, 60)
     for f in (exact.kaufman_log_partition, exact.kaufman_energy, exact.kaufman_specific_heat):

@@ -40,6 +40,15 @@ std::vector<std::int64_t> storage_shape(const CheckerboardGeometry& g)
     return s;
 }
 
+// A numpy copy that keeps the element type even when empty.
+template <class T>
+py::array_t<T> to_numpy(const std::vector<T>& v)
+{
+    py::array_t<T> out(static_cast<py::ssize_t>(v.size()));
+    std::copy(v.begin(), v.end(), out.mutable_data());
+    return out;
+}
+
 }  // namespace
 
 void bind_lattice(py::module_& m)
@@ -90,10 +99,10 @@ void bind_lattice(py::module_& m)
                     s = self.run(T, measure_every, p);
                 }
                 py::dict out;
-                out["step"] = py::array(py::cast(s.step));
-                out["T"] = py::array(py::cast(s.temperature));
-                out["magnetization"] = py::array(py::cast(s.magnetisation));
-                out["bonds"] = py::array(py::cast(s.bonds));
+                out["step"] = to_numpy(s.step);
+                out["T"] = to_numpy(s.temperature);
+                out["magnetization"] = to_numpy(s.magnetization);
+                out["bonds"] = to_numpy(s.bonds);
                 return out;
             },
             py::arg("temperatures"), py::arg("measure_every"), py::arg("algorithm"), py::arg("J"), py::arg("h"),

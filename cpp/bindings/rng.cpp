@@ -1,6 +1,7 @@
 // Philox exposed for tests and for users who want the same streams in Python.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "symbreak/rng/philox.hpp"
 

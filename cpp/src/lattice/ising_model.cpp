@@ -117,7 +117,7 @@ IsingSeries IsingModel::run(const std::vector<double>& temperatures, std::int64_
             totals(t);
             series.step.push_back(static_cast<std::int64_t>(step_));
             series.temperature.push_back(temperatures[done + len - 1]);
-            series.magnetisation.push_back(t[0]);
+            series.magnetization.push_back(t[0]);
             series.bonds.push_back(t[1]);
         }
     }

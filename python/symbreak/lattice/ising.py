@@ -26,10 +26,12 @@ class Ising:
         J: coupling (J > 0 ferromagnetic).
         h: external field.
         algorithm: ``"metropolis"`` or ``"heat_bath"`` (checkerboard, CPU and CUDA, bit-identical) or
-            ``"wolff"`` (single-cluster, CPU, h = 0 and J > 0; one sweep = clusters until N spins flipped).
+            ``"wolff"`` (single-cluster, CPU, h = 0 and J > 0; one sweep = ``wolff_clusters`` cluster flips).
         seed: 64-bit seed of every random number (Philox4x32-10, keyed by seed, sweep, colour and site).
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         init: ``"random"``, ``"up"``, ``"down"`` or an array of ±1 of the lattice's shape.
+        wolff_clusters: cluster flips per Wolff sweep (a fixed count: a state-dependent stopping rule such
+            as "until N spins flipped" biases measurements).
 
     Example:
         >>> from symbreak.lattice import Ising
@@ -52,12 +54,14 @@ class Ising:
         seed: int = 0,
         device: str = "cpu",
         init: str | np.ndarray = "random",
+        wolff_clusters: int = 1,
     ):
         self._shape = _check_shape(shape)
         self.T = T
         self.J = J
         self.h = h
         self.algorithm = algorithm
+        self.wolff_clusters = wolff_clusters
         seed = require_int("seed", seed, 0, 2**64 - 1)
         self._device, self._device_index = resolve_device(device)
         if self._device == "cpu":
@@ -112,6 +116,14 @@ class Ising:
         self._h = require_finite("h", value)
 
     @property
+    def wolff_clusters(self) -> int:
+        return self._wolff_clusters
+
+    @wolff_clusters.setter
+    def wolff_clusters(self, value: int) -> None:
+        self._wolff_clusters = require_int("wolff_clusters", value, 1)
+
+    @property
     def algorithm(self) -> str:
         return self._algorithm
 
@@ -124,7 +136,7 @@ class Ising:
         """Advance ``n`` sweeps at the current temperature; returns self."""
         n = require_int("n", n, 0)
         self._check_algorithm()
-        self._core.run(np.full(n, self._T), 0, self._algorithm, self._J, self._h)
+        self._core.run(np.full(n, self._T), 0, self._algorithm, self._J, self._h, self._wolff_clusters)
         return self
 
     def run(self, schedule: Schedule | float, *, sweeps: int | None = None, measure_every: int = 1) -> RunResult:
@@ -141,13 +153,13 @@ class Ising:
         sched = as_schedule(schedule, sweeps)
         measure_every = require_int("measure_every", measure_every, 1)
         self._check_algorithm()
-        out = self._core.run(sched.values, measure_every, self._algorithm, self._J, self._h)
+        out = self._core.run(sched.values, measure_every, self._algorithm, self._J, self._h, self._wolff_clusters)
         self._T = float(sched.values[-1])
         n = self.sites
-        m = out["magnetisation"] / n
-        u = (-self._J * out["bonds"] - self._h * out["magnetisation"]) / n
+        m = out["magnetization"] / n
+        u = (-self._J * out["bonds"] - self._h * out["magnetization"]) / n
         meta = {"shape": list(self._shape), "J": self._J, "h": self._h, "algorithm": self._algorithm,
-                "seed": self.seed, "device": self.device, "schedule": sched.description}
+                "wolff_clusters": self._wolff_clusters, "seed": self.seed, "device": self.device, "schedule": sched.description}
         return RunResult(step=out["step"], T=out["T"], m=m, abs_m=np.abs(m), u=u, sites=n, meta=meta)
 
     # -- observables --------------------------------------------------------------------------------------
@@ -193,7 +205,8 @@ class Ising:
     def state_dict(self) -> dict:
         """Everything needed to continue this run bit-identically: parameters, step and spins."""
         return {"format": _STATE_FORMAT, "shape": list(self._shape), "T": self._T, "J": self._J, "h": self._h,
-                "algorithm": self._algorithm, "seed": self.seed, "step": self.step, "spins": self.spins}
+                "algorithm": self._algorithm, "wolff_clusters": self._wolff_clusters, "seed": self.seed,
+                "step": self.step, "spins": self.spins}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a ``state_dict()`` of a lattice with the same shape and seed (any device)."""
@@ -205,6 +218,7 @@ class Ising:
             raise ValueError(f"state seed {state['seed']} differs from this lattice's seed {self.seed}; "
                              "create the lattice with the saved seed")
         self.T, self.J, self.h, self.algorithm = state["T"], state["J"], state["h"], state["algorithm"]
+        self.wolff_clusters = state["wolff_clusters"]
         self._set_initial(np.asarray(state["spins"]))
         self._core.step = require_int("step", state["step"], 0)
 

@@ -21,7 +21,7 @@ struct IsingParams {
 struct IsingSeries {  // one entry per measurement
     std::vector<std::int64_t> step;
     std::vector<double> temperature;
-    std::vector<std::int64_t> magnetisation;  // Σ s_i
+    std::vector<std::int64_t> magnetization;  // Σ s_i
     std::vector<std::int64_t> bonds;          // Σ_<ij> s_i s_j
 };
 

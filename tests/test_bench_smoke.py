@@ -1,0 +1,70 @@
+"""Smoke test of bench/bench_lattice.py: tiny lattices, fixed sweeps, JSON structure and positive throughputs."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_lattice.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_lattice", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """Run the benchmark's main on 2D L=64 and 3D L=16 with 2 sweeps; returns (module, returned dict, out dir)."""
+    mod = _load()
+    out = tmp_path_factory.mktemp("bench")
+    data = mod.main(["--sizes", "2:64,3:16", "--sweeps", "2", "--repeats", "2",
+                     "--out", str(out / "lattice.json"), "--md", str(out / "lattice.md")])
+    return mod, data, out
+
+
+def test_json_structure(bench):
+    mod, data, out = bench
+    saved = json.loads((out / "lattice.json").read_text())
+    assert saved["measurements"] == json.loads(json.dumps(data["measurements"]))
+    for key in ("machine", "symbreak", "versions", "settings", "measurements", "ratios"):
+        assert key in saved
+    assert saved["machine"]["usable_cores"] >= 1 and saved["machine"]["cpu_model"]
+    assert "version" in saved["symbreak"] and saved["versions"]["numpy"]
+    assert {(r["dim"], r["L"]) for r in saved["ratios"]} == {(2, 64), (3, 16)}
+    for r in saved["measurements"]:
+        assert {"impl", "device", "threads", "dim", "L", "call"} <= r.keys()
+        if "skipped" in r:
+            assert r["skipped"]
+            continue
+        assert r["sweeps"] == 2 and len(r["seconds"]["all"]) == 2
+        assert r["seconds"]["median"] > 0 and r["flips_per_ns"] > 0
+    measured = {(r["impl"], r["device"], r["threads"], r["dim"]) for r in saved["measurements"] if "flips_per_ns" in r}
+    for dim in (2, 3):
+        assert ("symbreak", "cpu", 1, dim) in measured and ("numpy", "cpu", 1, dim) in measured
+    assert all(q["symbreak_cpu_all_vs_numpy"] > 0 for q in saved["ratios"])
+    assert (out / "lattice.md").read_text().startswith("| lattice | symbreak 1 thread |")
+
+
+def test_numpy_baseline_energy():
+    """The numpy baseline is a real Metropolis: a cold lattice at low T stays ordered, a hot one disorders."""
+    mod = _load()
+    cold = mod.NumpyCheckerboard((32, 32), 1.0, seed=1)
+    cold.spins[:] = 1
+    cold.sweep(20)
+    assert cold.energy() < -1.95
+    hot = mod.NumpyCheckerboard((32, 32), 50.0, seed=1)
+    hot.spins[:] = 1
+    hot.sweep(20)
+    assert abs(hot.energy()) < 0.3
+
+
+def test_mcising_measured(bench):
+    pytest.importorskip("mcising")
+    _, data, _ = bench
+    mc = [r for r in data["measurements"] if r["impl"] == "mcising"]
+    assert len(mc) == 2 and all(r["flips_per_ns"] > 0 for r in mc)
+    assert data["versions"]["mcising"]
+    assert all(q["symbreak_cpu_all_vs_mcising"] > 0 for q in data["ratios"])

@@ -3,9 +3,9 @@
 
 Throughput is in spin flips per ns, counting attempted single-spin updates (one sweep of an N-site lattice is
 N flips). Every implementation runs Metropolis at the critical temperature of its lattice (J = 1, h = 0,
-periodic boundaries) from a random start. Each measurement warms up (doubling the sweep count until one call
-takes a quarter of the target time), calibrates ``sweeps`` so one call takes ~the target time, then times
-``repeats`` calls of ``sweeps`` sweeps and reports the median. Lattice construction is never timed. mcising and
+periodic boundaries) from a random start. Each implementation warms up (doubling the sweep count until one call
+takes a quarter of the target time) and calibrates ``sweeps`` so one call takes ~the target time; then
+``repeats`` rounds time one call of each implementation in turn, and the median is reported. Lattice construction is never timed. mcising and
 numpy are single-threaded; ``cpu_per_wall`` (process CPU time / wall time) shows the cores each run kept busy.
 
     PYTHONPATH=python python3 bench/bench_lattice.py [--quick] [--out bench/results/lattice.json]
@@ -70,10 +70,14 @@ class NumpyCheckerboard:
         return -sum(int((s * np.roll(s, -1, axis=a)).sum(dtype=np.int64)) for a in range(s.ndim)) / s.size
 
 
-def _symbreak(shape: tuple[int, ...], T: float, device: str, threads: int = 1) -> Runner:
-    symbreak.set_num_threads(threads)  # OpenMP threads of the CPU driver
+def _symbreak(shape: tuple[int, ...], T: float, device: str, threads: int) -> Runner:
     ising = Ising(shape, T, algorithm="metropolis", seed=SEED, device=device, init="random")
-    return ising.sweep, lambda: ising.energy
+
+    def sweep(n: int) -> None:
+        symbreak.set_num_threads(threads)  # OpenMP threads of the core (process-wide, so set before every call)
+        ising.sweep(n)
+
+    return sweep, lambda: ising.energy
 
 
 def _mcising(shape: tuple[int, ...], T: float) -> Runner:
@@ -95,23 +99,21 @@ def _timed(sweep: Callable[[int], Any], n: int) -> tuple[float, float]:
     return time.perf_counter() - w, time.process_time() - c
 
 
-def measure(runner: Runner, sites: int, *, target_s: float, repeats: int, sweeps: int | None) -> dict[str, Any]:
-    """Warm up, pick the sweep count (unless given) so one call takes ~``target_s``, time ``repeats`` calls."""
-    sweep, energy = runner
-    if sweeps is None:
-        n = 1
-        while _timed(sweep, n)[0] < target_s / 4:  # warm-up (leaves the random start's transient behind)
-            n *= 2
-        rate = max(n / _timed(sweep, n)[0] for _ in range(2))  # calibration; the faster call is less disturbed
-        sweeps = max(1, round(target_s * rate))
-    else:
-        sweep(1)
-    runs = [_timed(sweep, sweeps) for _ in range(repeats)]
+def calibrate(sweep: Callable[[int], Any], target_s: float) -> int:
+    """Warm up, then return the sweep count for which one ``sweep`` call takes ~``target_s``."""
+    n = 1
+    while _timed(sweep, n)[0] < target_s / 4:  # warm-up (leaves the random start's transient behind)
+        n *= 2
+    rate = max(n / _timed(sweep, n)[0] for _ in range(2))  # the faster call is the less disturbed
+    return max(1, round(target_s * rate))
+
+
+def summarise(runs: list[tuple[float, float]], sweeps: int, sites: int) -> dict[str, Any]:
+    """Median wall time, all wall times, cores kept busy and throughput of ``runs`` (wall, CPU seconds)."""
     wall = [w for w, _ in runs]
     med = statistics.median(wall)
     return {"sweeps": sweeps, "seconds": {"median": med, "all": wall},
-            "cpu_per_wall": sum(c for _, c in runs) / sum(wall),  # ~ cores busy (Python process CPU time)
-            "flips_per_ns": sites * sweeps / med / 1e9, "energy_per_site": energy()}
+            "cpu_per_wall": sum(c for _, c in runs) / sum(wall), "flips_per_ns": sites * sweeps / med / 1e9}
 
 
 def machine() -> dict[str, Any]:
@@ -146,7 +148,7 @@ def run_benchmark(sizes: tuple[tuple[int, int], ...], *, repeats: int, target_s:
         for dim, L in sizes:
             shape, T = (L,) * dim, TC[dim]
             base = {"dim": dim, "L": L, "T": T}
-            plan: list[tuple[dict[str, Any], Callable[[], Runner] | None, str | None]] = []
+            plan: list[tuple[dict[str, Any], Callable[[], Runner], str | None]] = []
             for threads in sorted({1, n_all}):
                 plan.append(({"impl": "symbreak", "device": "cpu", "threads": threads,
                               "call": "Ising(algorithm='metropolis').sweep(n)"},
@@ -160,16 +162,30 @@ def run_benchmark(sizes: tuple[tuple[int, int], ...], *, repeats: int, target_s:
                          lambda: _mcising(shape, T), mc_skip))
             plan.append(({"impl": "numpy", "device": "cpu", "threads": 1,
                           "call": "NumpyCheckerboard.sweep(n) (this script)"}, lambda: _numpy(shape, T), None))
+            live = []  # (record, runner, sweeps, timed runs)
             for meta, make, skip in plan:
                 rec = {**meta, **base}
-                if skip is None:
-                    rec.update(measure(make(), L**dim, target_s=target_s, repeats=repeats, sweeps=sweeps))
-                    note = " (few sweeps: slow)" if rec["sweeps"] <= 2 and sweeps is None else ""
-                    log(f"  {dim}D L={L:<5} {rec['impl']:8} {rec['device']:4} threads={rec['threads']}: "
-                        f"{rec['flips_per_ns']:.4f} flips/ns, {rec['sweeps']} sweeps{note}")
-                else:
-                    rec["skipped"] = skip
                 results.append(rec)
+                if skip is not None:
+                    rec["skipped"] = skip
+                    continue
+                runner = make()
+                if sweeps is None:
+                    n = calibrate(runner[0], target_s)
+                else:
+                    runner[0](1)
+                    n = sweeps
+                live.append((rec, runner, n, []))
+            for _ in range(repeats):  # interleaved, so a burst of load on the machine hits every implementation
+                for _, runner, n, runs in live:
+                    runs.append(_timed(runner[0], n))
+            for rec, (_, energy), n, runs in live:
+                rec.update(summarise(runs, n, L**dim), energy_per_site=energy())
+                note = " (few sweeps: slow)" if n <= 2 and sweeps is None else ""
+                if rec["device"] == "cpu" and rec["cpu_per_wall"] < 0.8 * rec["threads"]:
+                    note += f" (WARNING: only {rec['cpu_per_wall']:.1f} cores busy: machine loaded?)"
+                log(f"  {dim}D L={L:<5} {rec['impl']:8} {rec['device']:4} threads={rec['threads']}: "
+                    f"{rec['flips_per_ns']:.4f} flips/ns, {n} sweeps{note}")
     finally:
         symbreak.set_num_threads(old_threads)
     return {"benchmark": "ising_metropolis_throughput", "units": "attempted spin flips per ns",

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "symbreak/core/launch.hpp"
+#include "symbreak/lattice/ising_cpu.hpp"
 
 namespace py = pybind11;
 
@@ -13,18 +14,6 @@ void bind_lattice(py::module_& m);
 }  // namespace symbreak::bindings
 
 namespace {
-
-std::string simd_level()
-{
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
-    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2)";
-    return "x86-64 baseline";
-#else
-    return "portable";
-#endif
-}
 
 py::dict build_info()
 {
@@ -38,7 +27,8 @@ py::dict build_info()
 #endif
         __VERSION__);
     d["cxx_flags"] = SYMBREAK_CXX_FLAGS;
-    d["simd_dispatch"] = "target_clones: x86-64-v4, x86-64-v3, baseline; this CPU runs " + simd_level();
+    d["simd_dispatch"] = std::string("kernels for x86-64, x86-64-v3 (AVX2), x86-64-v4 (AVX-512), chosen at load time; "
+                                     "this CPU runs ") + symbreak::cpu::ising_kernel_isa();
     d["openmp"] = _OPENMP;
     d["cuda_compiled"] = symbreak::cuda::compiled();
     d["cuda_architectures"] = SYMBREAK_CUDA_ARCHS;

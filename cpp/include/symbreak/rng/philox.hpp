@@ -63,7 +63,7 @@ SYMBREAK_HD Philox4x32 philox4x32_10(Philox4x32 c, PhiloxKey k)
 {
     constexpr std::uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
     constexpr std::uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
     for (int round = 0; round < 10; ++round) {

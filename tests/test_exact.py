@@ -43,7 +43,7 @@ def test_constants():
     assert exact.TC_3D == 4.5115232
 
 
-@pytest.mark.parametrize("T, u", zip(TS, U_INF))
+@pytest.mark.parametrize("T, u", list(zip(TS, U_INF)))
 def test_onsager_energy_reference(T, u):
     assert exact.onsager_energy(T) == pytest.approx(u, abs=2e-10)
 
@@ -79,7 +79,7 @@ def test_onsager_specific_heat():
         assert c2 - c1 == pytest.approx(8 / math.pi / TC**2 * math.log(10), rel=1e-4)
 
 
-@pytest.mark.parametrize("T, u", zip(TS, U_L32))
+@pytest.mark.parametrize("T, u", list(zip(TS, U_L32)))
 def test_kaufman_reference_l32(T, u):
     assert exact.kaufman_energy(32, T) == pytest.approx(u, abs=1e-9)
 

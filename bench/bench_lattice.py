@@ -3,10 +3,11 @@
 
 Throughput is in spin flips per ns, counting attempted single-spin updates (one sweep of an N-site lattice is
 N flips). Every implementation runs Metropolis at the critical temperature of its lattice (J = 1, h = 0,
-periodic boundaries) from a random start. Each implementation warms up (doubling the sweep count until one call
-takes a quarter of the target time) and calibrates ``sweeps`` so one call takes ~the target time; then
-``repeats`` rounds time one call of each implementation in turn, and the median is reported. Lattice construction is never timed. mcising and
-numpy are single-threaded; ``cpu_per_wall`` (process CPU time / wall time) shows the cores each run kept busy.
+periodic boundaries) from a random start. Each implementation warms up (doubling the sweep count until one
+call takes a quarter of the target time) and calibrates ``sweeps`` so one call takes ~the target time; then
+``repeats`` rounds time one call of each implementation in turn (so a burst of other load on the machine hits
+all of them), and the median is reported. Lattice construction is never timed. mcising and numpy are
+single-threaded; ``cpu_per_wall`` (process CPU time / wall time) shows the cores each run kept busy.
 
     PYTHONPATH=python python3 bench/bench_lattice.py [--quick] [--out bench/results/lattice.json]
 """
@@ -176,7 +177,7 @@ def run_benchmark(sizes: tuple[tuple[int, int], ...], *, repeats: int, target_s:
                     runner[0](1)
                     n = sweeps
                 live.append((rec, runner, n, []))
-            for _ in range(repeats):  # interleaved, so a burst of load on the machine hits every implementation
+            for _ in range(repeats):  # interleaved rounds
                 for _, runner, n, runs in live:
                     runs.append(_timed(runner[0], n))
             for rec, (_, energy), n, runs in live:
@@ -256,7 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="2D L=256 and 1024 only, fewer repeats (CI smoke)")
     ap.add_argument("--sizes", type=parse_sizes, help="comma-separated dim:L, e.g. 2:64,3:16 (overrides --quick)")
     ap.add_argument("--sweeps", type=int, help="fixed sweeps per timed call (default: calibrated to --target-seconds)")
-    ap.add_argument("--repeats", type=int, help="timed calls per measurement (default 5, --quick 3)")
+    ap.add_argument("--repeats", type=int, help="timed rounds (default 5, --quick 3)")
     ap.add_argument("--target-seconds", type=float, default=0.8, help="wall time per timed call (default 0.8)")
     ap.add_argument("--out", type=Path, default=Path("bench/results/lattice.json"))
     ap.add_argument("--md", type=Path, help="also write the Markdown table here (e.g. bench/results/lattice.md)")

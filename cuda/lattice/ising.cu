@@ -9,22 +9,22 @@ namespace {
 constexpr int kBlock = 256;
 
 __global__ void ising_colour_kernel(CheckerboardGeometry g, std::int8_t* __restrict__ spins, IsingFlipTable table,
-                                    IsingAlgorithm algorithm, PhiloxKey key, std::uint64_t step, int colour)
+                                    IsingTieStream tie)
 {
     const std::int64_t P = g.sites_per_colour();
     const std::int64_t call = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    const std::int64_t k0 = 64 * (call / 16) + call % 16;  // this call's first site (philox_group_word)
+    const std::int64_t k0 = 128 * (call / 16) + call % 16;  // this call's first site (philox_group_half)
     if (k0 >= P) return;
-    std::int8_t* self = spins + colour * P;
-    const std::int8_t* other = spins + (1 - colour) * P;
-    const Philox4x32 words = philox4x32_10(ising_counter(call, colour, algorithm, step), key);
+    std::int8_t* self = spins + tie.colour * P;
+    const std::int8_t* other = spins + (1 - tie.colour) * P;
+    const Philox4x32 x = philox4x32_10(ising_counter(call, tie.colour, tie.algorithm, tie.step), tie.key);
 #pragma unroll
-    for (int word = 0; word < 4; ++word) {
-        const std::int64_t k = k0 + 16 * word;
+    for (int q = 0; q < 8; ++q) {  // half-word q % 2 of word q / 2 serves site k0 + 16 q
+        const std::int64_t k = k0 + 16 * q;
         if (k >= P) break;
         const std::int64_t r = k / g.W, j = k - r * g.W;
-        const int n = ising_neighbour_sum(g, other, colour, r, j);
-        self[k] = ising_update(self[k], n, words.v[word], table);
+        const int n = ising_neighbour_sum(g, other, tie.colour, r, j);
+        self[k] = ising_update(self[k], n, philox_half(x, q / 2, q % 2), table, tie, k);
     }
 }
 
@@ -77,10 +77,10 @@ void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, const IsingF
                  std::uintptr_t stream)
 {
     DeviceGuard guard(device_id);
-    const unsigned grid = grid_for(16 * ((g.sites_per_colour() + 63) / 64));  // one thread per Philox call
+    const unsigned grid = grid_for(16 * ((g.sites_per_colour() + 127) / 128));  // one thread per Philox call
     for (int colour = 0; colour < 2; ++colour) {
-        ising_colour_kernel<<<grid, kBlock, 0, as_stream(stream)>>>(g, spins, table, algorithm, philox_key(seed),
-                                                                     step, colour);
+        const IsingTieStream tie{philox_key(seed), colour, algorithm, step};
+        ising_colour_kernel<<<grid, kBlock, 0, as_stream(stream)>>>(g, spins, table, tie);
         SYMBREAK_CUDA_CHECK_LAUNCH();
     }
 }

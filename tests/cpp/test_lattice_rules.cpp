@@ -1,6 +1,6 @@
 // Ising rules and drivers: flip probabilities in closed form, checkerboard geometry against logical
 // coordinates, and the vectorised CPU sweep against a per-site reference that does exactly what the CUDA
-// kernel does (one Philox call per thread, philox_group_word layout, ising_update).
+// kernel does (one Philox call per thread, philox_group_half layout, ising_update).
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -43,19 +43,18 @@ std::int64_t flat(const CheckerboardGeometry& g, const std::vector<std::int64_t>
     return site;
 }
 
-// What the CUDA kernel computes, one colour: per Philox call, four sites 16 apart.
+// What the CUDA kernel computes, one colour: per Philox call, eight sites 16 apart.
 void reference_colour(const CheckerboardGeometry& g, std::int8_t* spins, int colour, const IsingFlipTable& t,
                       IsingAlgorithm alg, std::uint64_t seed, std::uint64_t step)
 {
     const std::int64_t P = g.sites_per_colour();
+    const IsingTieStream tie{philox_key(seed), colour, alg, step};
     for (std::int64_t k = 0; k < P; ++k) {
-        std::uint64_t call;
-        int word;
-        philox_group_word(static_cast<std::uint64_t>(k), call, word);
-        const Philox4x32 x = philox4x32_10(ising_counter(call, colour, alg, step), philox_key(seed));
+        const PhiloxHalf h = philox_group_half(static_cast<std::uint64_t>(k));
+        const Philox4x32 x = philox4x32_10(ising_counter(h.call, colour, alg, step), tie.key);
         const std::int64_t r = k / g.W, j = k % g.W;
         const int n = ising_neighbour_sum(g, spins + (1 - colour) * P, colour, r, j);
-        spins[colour * P + k] = ising_update(spins[colour * P + k], n, x.v[word], t);
+        spins[colour * P + k] = ising_update(spins[colour * P + k], n, philox_half(x, h.word, h.half), t, tie, k);
     }
 }
 
@@ -70,22 +69,40 @@ TEST(IsingRules, FlipTableMatchesClosedForms)
         const double s = up ? 1 : -1;
         for (int n = -6; n <= 6; ++n) {
             const double dE = 2 * s * (J * n + h);
-            const int i = up * kIsingTableRow + n + kIsingMaxZ;
-            EXPECT_NEAR(m.threshold[i] / 2147483648.0, std::min(1.0, std::exp(-dE / T)), 1e-9);
-            EXPECT_NEAR(hb.threshold[i] / 2147483648.0, 1.0 / (1.0 + std::exp(dE / T)), 1e-9);
+            const int c = ising_category(up ? 1 : -1, n);
+            ASSERT_LE(m.lo[c], 65536u);
+            EXPECT_NEAR((65536.0 * m.hi[c] + m.lo[c]) / 4294967296.0, std::min(1.0, std::exp(-dE / T)), 2e-10);
+            EXPECT_NEAR((65536.0 * hb.hi[c] + hb.lo[c]) / 4294967296.0, 1.0 / (1.0 + std::exp(dE / T)), 2e-10);
         }
     }
+    const IsingFlipTable cold = ising_flip_table(IsingAlgorithm::metropolis, 1e-3, 1.0, 0.0);
+    EXPECT_EQ(cold.hi[ising_category(1, 4)], 0u);  // p = 0 exactly: never flips, even on a tie
+    EXPECT_EQ(cold.lo[ising_category(1, 4)], 0u);
+    EXPECT_EQ(cold.hi[ising_category(1, -4)], 65535u);  // p = 1 exactly: a tie at 65535 always flips
+    EXPECT_EQ(cold.lo[ising_category(1, -4)], 65536u);
 }
 
-TEST(IsingRules, UpdateFlipsExactlyBelowThreshold)
+TEST(IsingRules, SixteenBitWordWithTieEqualsThirtyTwoBitComparison)
 {
+    // Over all u and a sample of tie words, P(flip) = (65536 hi + lo) / 2^32: count flips exactly.
     IsingFlipTable t{};
-    const int i = 1 * kIsingTableRow + 2 + kIsingMaxZ;  // s = +1, n = 2
-    t.threshold[i] = 1000;
-    EXPECT_EQ(ising_update(1, 2, 2 * 999, t), -1);
-    EXPECT_EQ(ising_update(1, 2, 2 * 999 + 1, t), -1);  // the low bit is not used
-    EXPECT_EQ(ising_update(1, 2, 2 * 1000, t), 1);
-    EXPECT_EQ(ising_update(-1, 2, 0, t), -1);  // s = -1 reads its own (zero) entry: never flips
+    const int c = ising_category(1, 2);
+    t.hi[c] = 1234;
+    t.lo[c] = 40000;
+    std::uint64_t flips_below = 0, ties = 0, tie_flips = 0;
+    const IsingTieStream tie{philox_key(3), 0, IsingAlgorithm::metropolis, 7};
+    for (std::uint32_t u = 0; u < 65536; ++u) {
+        const bool flip = ising_update(1, 2, static_cast<std::uint16_t>(u), t, tie, 42) == -1;
+        if (u < 1234) flips_below += flip;
+        if (u == 1234) ties += 1, tie_flips += flip;
+        if (u > 1234) ASSERT_FALSE(flip);
+    }
+    EXPECT_EQ(flips_below, 1234u);
+    EXPECT_EQ(ties, 1u);
+    EXPECT_EQ(tie_flips, tie(42) < 40000u ? 1u : 0u);
+    std::uint64_t below = 0;  // the tie word is uniform on 16 bits: P(v < lo) = lo / 65536
+    for (std::int64_t k = 0; k < 200000; ++k) below += tie(k) < 40000u;
+    EXPECT_NEAR(below / 200000.0, 40000.0 / 65536.0, 0.005);
 }
 
 TEST(IsingGeometry, StorageNeighboursAreLogicalNeighbours)
@@ -192,6 +209,7 @@ TEST(IsingDriver, EveryIsaVariantEqualsReference)
                                 {"x86-64-v4", __builtin_cpu_supports("x86-64-v4") != 0, cpu::x86_64_v4::ising_update_rows}};
     const CheckerboardGeometry g = geometry({10, 200});
     const IsingFlipTable t = ising_flip_table(IsingAlgorithm::heat_bath, 2.0, 1.0, -0.1);
+    const cpu::IsingRankTable rank = cpu::ising_rank_table(t, g.coordination());
     std::vector<std::int8_t> start(g.sites());
     cpu::ising_random_init(g, start.data(), 4);
     std::vector<std::int8_t> want = start;
@@ -199,10 +217,10 @@ TEST(IsingDriver, EveryIsaVariantEqualsReference)
     for (const auto& v : variants) {
         if (!v.supported) continue;
         std::vector<std::int8_t> got = start;
-        std::vector<std::uint32_t> words(g.rows * g.W + 128);
+        std::vector<std::uint16_t> words(g.rows * g.W + 256);
         std::vector<std::int8_t> n_sum(g.W);
-        v.kernel({&g, got.data(), 1, 0, g.rows, &t, IsingAlgorithm::heat_bath, 3, philox_key(8), words.data(),
-                  n_sum.data()});
+        const IsingTieStream tie{philox_key(8), 1, IsingAlgorithm::heat_bath, 3};
+        v.kernel({&g, got.data(), 1, 0, g.rows, &t, &rank, tie, words.data(), n_sum.data()});
         EXPECT_EQ(got, want) << v.isa;
     }
 }

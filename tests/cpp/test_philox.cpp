@@ -54,36 +54,38 @@ TEST(Philox, DistinctFieldsGiveDistinctStreams)
     EXPECT_EQ(first_words.size(), 64u);
 }
 
-TEST(Philox, GroupedWordLayout)
+TEST(Philox, GroupedHalfWordLayout)
 {
-    std::uint64_t call;
-    int word;
-    philox_group_word(0, call, word);
-    EXPECT_EQ(call, 0u);
-    EXPECT_EQ(word, 0);
-    philox_group_word(17, call, word);  // second plane of group 0, lane 1
-    EXPECT_EQ(call, 1u);
-    EXPECT_EQ(word, 1);
-    philox_group_word(64 * 5 + 16 * 3 + 7, call, word);
-    EXPECT_EQ(call, 16u * 5 + 7);
-    EXPECT_EQ(word, 3);
+    PhiloxHalf h = philox_group_half(0);
+    EXPECT_EQ(h.call, 0u);
+    EXPECT_EQ(h.word, 0);
+    EXPECT_EQ(h.half, 0);
+    h = philox_group_half(17);  // high half of word 0, lane 1
+    EXPECT_EQ(h.call, 1u);
+    EXPECT_EQ(h.word, 0);
+    EXPECT_EQ(h.half, 1);
+    h = philox_group_half(128 * 5 + 32 * 3 + 16 + 7);
+    EXPECT_EQ(h.call, 16u * 5 + 7);
+    EXPECT_EQ(h.word, 3);
+    EXPECT_EQ(h.half, 1);
+    const Philox4x32 x{{0x11112222u, 0, 0, 0xAAAABBBBu}};
+    EXPECT_EQ(philox_half(x, 0, 0), 0x2222u);
+    EXPECT_EQ(philox_half(x, 3, 1), 0xAAAAu);
 }
 
-// This test file is compiled for the baseline ISA, so this checks the SSE2 path of philox_groups; the wider
-// paths are checked through the lattice sweep test (CPU sweep == scalar reference).
+// This test file is compiled for the baseline ISA, so this checks the SSE2 path; the AVX2 and AVX-512 paths
+// are checked through the lattice kernels (every ISA variant == per-site reference).
 TEST(Philox, SimdGroupsEqualScalar)
 {
     constexpr int kLanes = 4;
-    std::uint32_t out[64 * 3];
+    std::uint16_t out[128 * 3];
     const PhiloxKey key = philox_key(0x1234567890ull);
     const std::uint64_t first_group = (std::uint64_t{1} << 28) - 1;  // calls cross the 2^32 boundary of c0
-    simd::philox_groups<kLanes>(out, first_group, 3, 1, RngId::ising_heat_bath, 99, key);
-    for (std::uint64_t k = 0; k < 64 * 3; ++k) {
-        std::uint64_t call;
-        int word;
-        philox_group_word(64 * first_group + k, call, word);
-        const Philox4x32 x = philox4x32_10(philox_counter(call, 1, RngId::ising_heat_bath, 99), key);
-        ASSERT_EQ(out[k], x.v[word]) << "element " << k;
+    simd::philox_groups_u16<kLanes>(out, first_group, 3, 1, RngId::ising_heat_bath, 99, key);
+    for (std::uint64_t k = 0; k < 128 * 3; ++k) {
+        const PhiloxHalf h = philox_group_half(128 * first_group + k);
+        const Philox4x32 x = philox4x32_10(philox_counter(h.call, 1, RngId::ising_heat_bath, 99), key);
+        ASSERT_EQ(out[k], philox_half(x, h.word, h.half)) << "element " << k;
     }
 }
 

@@ -32,26 +32,58 @@ const char* ising_kernel_isa()
     return k == x86_64_v4::ising_update_rows ? "x86-64-v4" : k == x86_64_v3::ising_update_rows ? "x86-64-v3" : "x86-64";
 }
 
+IsingRankTable ising_rank_table(const IsingFlipTable& t, int z)
+{
+    // Categories that always (p = 1: hi = 65535, lo = 65536) or never (p = 0) flip need no comparison and
+    // are kept out of the distinct values, which also keeps them out of the tie test.
+    constexpr std::int16_t kNever = 0x7FFF;
+    IsingRankTable rk;
+    for (int up = 0; up < 2; ++up)
+        for (int n = -z; n <= z; n += 2) {
+            const int c = ising_category(up ? 1 : -1, n);
+            rk.reachable[rk.n_reachable++] = static_cast<std::int16_t>(c);
+            const bool fixed = t.lo[c] == 65536u || (t.hi[c] == 0 && t.lo[c] == 0);
+            if (!fixed && std::find(rk.distinct, rk.distinct + rk.n_distinct, t.hi[c]) == rk.distinct + rk.n_distinct)
+                rk.distinct[rk.n_distinct++] = t.hi[c];
+        }
+    for (int r = 0; r < rk.n_reachable; ++r) {
+        const int c = rk.reachable[r];
+        if (t.lo[c] == 65536u)
+            rk.need[c] = 0;
+        else if (t.hi[c] == 0 && t.lo[c] == 0)
+            rk.need[c] = kNever;
+        else
+            rk.need[c] = static_cast<std::int16_t>(std::count_if(
+                rk.distinct, rk.distinct + rk.n_distinct, [&](std::uint16_t v) { return v >= t.hi[c]; }));
+    }
+    return rk;
+}
+
 void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const IsingFlipTable* tables, std::int64_t n,
                   IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step)
 {
     static const RowKernel kernel = row_kernel();
     const std::int64_t W = g.W;
-    // Rows go in batches of >= 2048 sites so the Philox groups (64 words) wasted at batch edges stay few.
-    const std::int64_t batch_rows = std::max<std::int64_t>(1, 2048 / W);
+    // Rows go in batches of >= 4096 sites so the Philox groups (128 half-words) wasted at batch edges stay few;
+    // batches are handed out dynamically, so a thread that loses its core to another process does not stall
+    // the sweep (the result does not depend on which thread takes which batch).
+    const std::int64_t batch_rows = std::max<std::int64_t>(1, 4096 / W);
     const std::int64_t batches = (g.rows + batch_rows - 1) / batch_rows;
+    std::vector<IsingRankTable> ranks(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) ranks[i] = ising_rank_table(tables[i], g.coordination());
     const PhiloxKey key = philox_key(seed);
 #pragma omp parallel if (g.sites() >= 8192)
     {
-        std::vector<std::uint32_t> words(static_cast<std::size_t>(batch_rows * W + 128));
+        std::vector<std::uint16_t> words(static_cast<std::size_t>(128 * (batch_rows * W / 128 + 2)));
         std::vector<std::int8_t> n_sum(static_cast<std::size_t>(W));
         for (std::int64_t sweep = 0; sweep < n; ++sweep) {
             for (int colour = 0; colour < 2; ++colour) {
-#pragma omp for schedule(static)
+                const IsingTieStream tie{key, colour, algorithm, step + static_cast<std::uint64_t>(sweep)};
+#pragma omp for schedule(dynamic)
                 for (std::int64_t i = 0; i < batches; ++i) {
                     const std::int64_t r0 = i * batch_rows, r1 = std::min(g.rows, r0 + batch_rows);
-                    kernel({&g, spins, colour, r0, r1, &tables[sweep], algorithm,
-                            step + static_cast<std::uint64_t>(sweep), key, words.data(), n_sum.data()});
+                    kernel({&g, spins, colour, r0, r1, &tables[sweep], &ranks[sweep], tie, words.data(),
+                            n_sum.data()});
                 }
             }
         }

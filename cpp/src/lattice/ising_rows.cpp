@@ -12,6 +12,55 @@
 #endif
 
 namespace symbreak::cpu::SYMBREAK_ISA {
+namespace {
+
+constexpr int M = 2 * SYMBREAK_LANES;  // sites per vector step: one 16-bit lane each
+typedef std::int8_t i8v __attribute__((vector_size(M)));
+typedef std::int16_t i16v __attribute__((vector_size(2 * M)));
+typedef std::uint16_t u16v __attribute__((vector_size(2 * M)));
+
+bool any(i16v mask)
+{
+    std::uint64_t bits[sizeof(mask) / 8];
+    __builtin_memcpy(bits, &mask, sizeof(mask));
+    std::uint64_t acc = 0;
+    for (std::uint64_t b : bits) acc |= b;
+    return acc != 0;
+}
+
+// One row: s[j] for j < W, with neighbour sums n_sum and words u (colour-flat offset of s[0] is k0).
+void update_row(std::int8_t* __restrict__ s, const std::int8_t* __restrict__ n_sum,
+                const std::uint16_t* __restrict__ u, std::int64_t W, std::int64_t k0, const IsingRowBatch& b)
+{
+    const IsingRankTable& rk = *b.rank;
+    std::int64_t j = 0;
+    for (; j + M <= W; j += M) {
+        i8v s8, n8;
+        u16v uv;
+        __builtin_memcpy(&s8, s + j, sizeof(s8));
+        __builtin_memcpy(&n8, n_sum + j, sizeof(n8));
+        __builtin_memcpy(&uv, u + j, sizeof(uv));
+        const i16v s16 = __builtin_convertvector(s8, i16v);
+        const i16v cat = ((s16 > 0) & kIsingTableRow) + __builtin_convertvector(n8, i16v) + kIsingMaxZ;
+        i16v above = i16v{}, tie = i16v{};  // above counts down: -#{d : t_d > u}
+        for (int d = 0; d < rk.n_distinct; ++d) {
+            above += (uv < rk.distinct[d]);
+            tie |= (uv == rk.distinct[d]);
+        }
+        if (__builtin_expect(any(tie), 0)) {  // about 2^-16 per site and distinct value: exact scalar rule
+            for (std::int64_t i = j; i < j + M; ++i) s[i] = ising_update(s[i], n_sum[i], u[i], *b.table, b.tie, k0 + i);
+            continue;
+        }
+        i16v need = i16v{};
+        for (int r = 0; r < rk.n_reachable; ++r) need = (cat == rk.reachable[r]) ? (i16v{} + rk.need[rk.reachable[r]]) : need;
+        const i16v out = (-above >= need) ? -s16 : s16;
+        const i8v out8 = __builtin_convertvector(out, i8v);
+        __builtin_memcpy(s + j, &out8, sizeof(out8));
+    }
+    for (; j < W; ++j) s[j] = ising_update(s[j], n_sum[j], u[j], *b.table, b.tie, k0 + j);
+}
+
+}  // namespace
 
 void ising_update_rows(const IsingRowBatch& b)
 {
@@ -20,16 +69,14 @@ void ising_update_rows(const IsingRowBatch& b)
     std::int8_t* __restrict__ self = b.spins + b.colour * P;
     const std::int8_t* __restrict__ other = b.spins + (1 - b.colour) * P;
     std::int8_t* __restrict__ n_sum = b.n_sum;
-    const IsingFlipTable table = *b.table;
 
     const std::int64_t k_begin = b.r0 * W, k_end = b.r1 * W;
-    const std::int64_t g0 = k_begin / 64, g1 = (k_end + 63) / 64;
-    simd::philox_groups<SYMBREAK_LANES>(b.words, static_cast<std::uint64_t>(g0), g1 - g0,
-                                        static_cast<std::uint32_t>(b.colour), ising_rng_id(b.algorithm), b.step,
-                                        b.key);
+    const std::int64_t g0 = k_begin / 128, g1 = (k_end + 127) / 128;
+    simd::philox_groups_u16<SYMBREAK_LANES>(b.words, static_cast<std::uint64_t>(g0), g1 - g0,
+                                            static_cast<std::uint32_t>(b.colour), ising_rng_id(b.tie.algorithm),
+                                            b.tie.step, b.tie.key);
 
     for (std::int64_t r = b.r0; r < b.r1; ++r) {
-        const std::uint32_t* __restrict__ w = b.words + (r * W - 64 * g0);
         const std::int8_t* __restrict__ same = other + r * W;
         std::int64_t adj_rows[4];
         const int n_adj = g.adjacent_rows(r, adj_rows);
@@ -46,8 +93,7 @@ void ising_update_rows(const IsingRowBatch& b)
             n_sum[0] += same[W - 1];
             for (std::int64_t j = 1; j < W; ++j) n_sum[j] += same[j - 1];
         }
-        std::int8_t* __restrict__ s = self + r * W;
-        for (std::int64_t j = 0; j < W; ++j) s[j] = ising_update(s[j], n_sum[j], w[j], table);
+        update_row(self + r * W, n_sum, b.words + (r * W - 128 * g0), W, r * W, b);
     }
 }
 

@@ -1,6 +1,6 @@
 // The vectorised inner loop of the CPU checkerboard sweep, compiled once per instruction set
 // (ising_rows.cpp built three times, see CMakeLists.txt) and chosen at load time: wheels run on any
-// x86-64 and use AVX-512 or AVX2 where present. Every variant computes the same bits.
+// x86-64 and use AVX-512 or AVX2 where present. Every variant computes the same bits as ising_update().
 #pragma once
 #include <cstdint>
 
@@ -9,17 +9,30 @@
 
 namespace symbreak::cpu {
 
-// Rows [r0, r1) of one colour, one sweep. Scratch: words >= (r1 - r0) * W + 128, n_sum >= W.
+// A flip table rearranged for SIMD: the distinct `hi` values t_d of the categories a lattice can reach and,
+// per category c, need[c] = #{d : t_d >= hi[c]}. Then u < hi[c] exactly when #{d : t_d > u} >= need[c]
+// (the t_d above u are the largest ones), and a tie u == hi[c] can only happen where u equals some t_d.
+// Categories with p = 1 get need 0 and those with p = 0 an unreachable need; neither enters the t_d.
+struct IsingRankTable {
+    int n_distinct = 0;
+    std::uint16_t distinct[kIsingCategories];
+    int n_reachable = 0;
+    std::int16_t reachable[kIsingCategories];  // categories (s, n) with n = -z, -z + 2, ..., z
+    std::int16_t need[kIsingCategories];
+};
+
+IsingRankTable ising_rank_table(const IsingFlipTable& t, int z);
+
+// Rows [r0, r1) of one colour, one sweep. Scratch: words >= 128 * ((r1 - r0) * W / 128 + 2), n_sum >= W.
 struct IsingRowBatch {
     const CheckerboardGeometry* g;
     std::int8_t* spins;
     int colour;
     std::int64_t r0, r1;
     const IsingFlipTable* table;
-    IsingAlgorithm algorithm;
-    std::uint64_t step;
-    PhiloxKey key;
-    std::uint32_t* words;
+    const IsingRankTable* rank;
+    IsingTieStream tie;
+    std::uint16_t* words;
     std::int8_t* n_sum;
 };
 

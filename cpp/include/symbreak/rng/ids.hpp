@@ -12,6 +12,7 @@ enum class RngId : std::uint32_t {
     ising_metropolis = 2,
     ising_heat_bath = 3,
     ising_wolff = 4,
+    ising_tie = 5,
 };
 
 }  // namespace symbreak

@@ -10,10 +10,11 @@
 //                 bits 24-31: RngId                (which rule is drawing; see ids.hpp)
 //            c2 = step, low 32 bits                (sweep / time step / optimizer step)
 //            c3 = step, high 32 bits
-// One call yields four 32-bit words. Rules that need one word per element k take it from groups of 16
-// calls (64 words): word (k % 64) / 16 of call 16 (k / 64) + k % 16 (philox_group_word). This layout lets
-// the CPU compute 16 calls in vector lanes and store each word plane contiguously, and lets a GPU thread
-// serve one call.
+// One call yields four 32-bit words = eight 16-bit half-words. Rules that need one half-word per element k
+// take it from groups of 16 calls (128 half-words): with q = k % 128, half-word (q % 32) / 16 (0 = low,
+// 1 = high) of word q / 32 of call 16 (k / 128) + q % 16 (philox_group_half). This layout lets the CPU
+// compute 16 calls in vector lanes and store each half-word plane contiguously, and lets a GPU thread serve
+// one call.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -51,11 +52,20 @@ SYMBREAK_HD void philox_mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t&
     lo = static_cast<std::uint32_t>(p);
 }
 
-// Element k's word in the grouped layout described above: (call index, word within the call).
-SYMBREAK_HD void philox_group_word(std::uint64_t k, std::uint64_t& call, int& word)
+// Element k's half-word in the grouped layout described above.
+struct PhiloxHalf {
+    std::uint64_t call;  // counter index of the call
+    int word;            // 0..3
+    int half;            // 0: low 16 bits, 1: high 16 bits
+};
+SYMBREAK_HD PhiloxHalf philox_group_half(std::uint64_t k)
 {
-    call = 16 * (k / 64) + k % 16;
-    word = static_cast<int>((k % 64) / 16);
+    const std::uint64_t q = k % 128;
+    return {16 * (k / 128) + q % 16, static_cast<int>(q / 32), static_cast<int>((q % 32) / 16)};
+}
+SYMBREAK_HD std::uint16_t philox_half(const Philox4x32& x, int word, int half)
+{
+    return static_cast<std::uint16_t>(x.v[word] >> (16 * half));
 }
 
 // The ten-round bijection.

@@ -12,6 +12,7 @@ namespace symbreak::simd {
 
 template <int N>
 struct Vec {
+    typedef std::uint16_t u16 __attribute__((vector_size(2 * N)));
     typedef std::uint32_t u32 __attribute__((vector_size(4 * N)));
     typedef std::uint64_t u64 __attribute__((vector_size(4 * N)));
 };
@@ -72,22 +73,28 @@ inline void philox_lanes(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2, s
     out[3] = x3;
 }
 
-// Words of `n_groups` groups of 16 calls: group g's 64 words land at out[64 (g - first) + 16 l + i] = word l
-// of call 16 g + i (the layout of philox_group_word() in philox.hpp), for calls counted under
-// philox_counter(call, substep, id, step).
+// Half-words of `n_groups` groups of 16 calls counted under philox_counter(call, substep, id, step), in the
+// layout of philox_group_half(): out[128 (g - first) + 32 w + 16 h + i] = half h of word w of call 16 g + i.
 template <int N>
-inline void philox_groups(std::uint32_t* out, std::uint64_t first_group, std::int64_t n_groups,
-                          std::uint32_t substep, RngId id, std::uint64_t step, PhiloxKey key)
+inline void philox_groups_u16(std::uint16_t* out, std::uint64_t first_group, std::int64_t n_groups,
+                              std::uint32_t substep, RngId id, std::uint64_t step, PhiloxKey key)
 {
     static_assert(16 % N == 0);
+    using u16 = typename Vec<N>::u16;
+    using u32 = typename Vec<N>::u32;
     for (std::int64_t g = 0; g < n_groups; ++g) {
-        for (int half = 0; half < 16 / N; ++half) {
-            const std::uint64_t call = 16 * (first_group + g) + half * N;
+        for (int part = 0; part < 16 / N; ++part) {
+            const std::uint64_t call = 16 * (first_group + static_cast<std::uint64_t>(g)) + part * N;
             const Philox4x32 c = philox_counter(call, substep, id, step);
-            typename Vec<N>::u32 x[4];
+            u32 x[4];
             philox_lanes<N>(c.v[0], c.v[1], c.v[2], c.v[3], key, x);
-            for (int l = 0; l < 4; ++l)
-                __builtin_memcpy(out + 64 * g + 16 * l + half * N, &x[l], sizeof(x[l]));
+            for (int w = 0; w < 4; ++w) {
+                const u16 low = __builtin_convertvector(x[w], u16);
+                const u16 high = __builtin_convertvector(x[w] >> 16, u16);
+                std::uint16_t* dst = out + 128 * g + 32 * w + part * N;
+                __builtin_memcpy(dst, &low, sizeof(low));
+                __builtin_memcpy(dst + 16, &high, sizeof(high));
+            }
         }
     }
 }

@@ -125,26 +125,14 @@ void ising_random_init(const CheckerboardGeometry& g, std::int8_t* spins, std::u
 
 void checkerboard_pack(const CheckerboardGeometry& g, const std::int8_t* logical, std::int8_t* storage)
 {
-    const std::int64_t P = g.sites_per_colour();
 #pragma omp parallel for schedule(static) if (g.sites() >= 65536)
-    for (std::int64_t site = 0; site < g.sites(); ++site) {
-        int colour;
-        std::int64_t r, j;
-        g.storage_of(site, colour, r, j);
-        storage[colour * P + r * g.W + j] = logical[site];
-    }
+    for (std::int64_t site = 0; site < g.sites(); ++site) storage[g.storage_index(site)] = logical[site];
 }
 
 void checkerboard_unpack(const CheckerboardGeometry& g, const std::int8_t* storage, std::int8_t* logical)
 {
-    const std::int64_t P = g.sites_per_colour();
 #pragma omp parallel for schedule(static) if (g.sites() >= 65536)
-    for (std::int64_t site = 0; site < g.sites(); ++site) {
-        int colour;
-        std::int64_t r, j;
-        g.storage_of(site, colour, r, j);
-        logical[site] = storage[colour * P + r * g.W + j];
-    }
+    for (std::int64_t site = 0; site < g.sites(); ++site) logical[site] = storage[g.storage_index(site)];
 }
 
 }  // namespace symbreak::cpu

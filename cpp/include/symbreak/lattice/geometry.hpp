@@ -81,6 +81,14 @@ struct CheckerboardGeometry {
         colour = static_cast<int>((x + row_parity(r)) & 1);
         j = x / 2;
     }
+    // Flat offset of a logical site in the storage (colour-major).
+    SYMBREAK_HD std::int64_t storage_index(std::int64_t logical) const
+    {
+        int colour;
+        std::int64_t r, j;
+        storage_of(logical, colour, r, j);
+        return colour * sites_per_colour() + r * W + j;
+    }
 };
 
 }  // namespace symbreak

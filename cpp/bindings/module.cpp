@@ -11,6 +11,7 @@ namespace py = pybind11;
 namespace symbreak::bindings {
 void bind_rng(py::module_& m);
 void bind_lattice(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace symbreak::bindings
 
 namespace {
@@ -55,4 +56,5 @@ PYBIND11_MODULE(_core, m)
     m.def("get_num_threads", [] { return omp_get_max_threads(); });
     symbreak::bindings::bind_rng(m);
     symbreak::bindings::bind_lattice(m);
+    symbreak::bindings::bind_optim(m);
 }

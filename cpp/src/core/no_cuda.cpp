@@ -32,4 +32,10 @@ void ising_sweep(const CheckerboardGeometry&, std::int8_t*, const IsingFlipTable
 }
 void ising_totals(const CheckerboardGeometry&, const std::int8_t*, std::int64_t*, int, std::uintptr_t) { unavailable(); }
 
+void ecd_step(const EcdStepTables&, const EcdStepBuffers&, const EcdHyper&, int, bool, std::uint64_t, int,
+              std::uintptr_t)
+{
+    unavailable();
+}
+
 }  // namespace symbreak::cuda

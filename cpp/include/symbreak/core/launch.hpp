@@ -9,6 +9,8 @@
 
 #include "symbreak/lattice/geometry.hpp"
 #include "symbreak/lattice/ising.hpp"
+#include "symbreak/optim/ecd.hpp"
+#include "symbreak/optim/tensor_list.hpp"
 
 namespace symbreak::cuda {
 
@@ -29,5 +31,36 @@ void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, const IsingF
 // Σ s_i and Σ_<ij> s_i s_j, exact (integer) and deterministic.
 void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t out[2], int device_id,
                   std::uintptr_t stream);
+
+// Fused ECD-family step. Every pointer is device memory that stays valid across steps (the caller caches the
+// tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces
+// of chunk_size elements (chunk_tensor[c], chunk_begin[c]).
+struct EcdStepTables {
+    const void* params;
+    const void* grads;
+    const void* momenta;
+    const std::int64_t* numel;
+    const std::int64_t* offset;
+    const float* lr;
+    const float* wd;
+    const int* chunk_tensor;
+    const std::int64_t* chunk_begin;
+    int n_tensors;
+    int n_chunks;
+    std::int64_t chunk_size;
+    DType dtype;
+};
+struct EcdStepBuffers {
+    void* partial;        // n_chunks EcdSums
+    void* sums;           // n_tensors EcdSums
+    void* coeffs;         // n_tensors EcdCoeffs
+    void* noise_partial;  // n_chunks doubles
+    void* flag;           // one int
+    void* globals;        // kSlotCount doubles
+    const void* loss;     // one float
+};
+// kind 0: ECD, 1: ECDSep; first: the optimizer's first step (initialises the momenta).
+void ecd_step(const EcdStepTables& tables, const EcdStepBuffers& buffers, const EcdHyper& hp, int kind, bool first,
+              std::uint64_t seed, int device_id, std::uintptr_t stream);
 
 }  // namespace symbreak::cuda

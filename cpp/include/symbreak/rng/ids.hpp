@@ -13,6 +13,9 @@ enum class RngId : std::uint32_t {
     ising_heat_bath = 3,
     ising_wolff = 4,
     ising_tie = 5,
+    ecd_noise = 6,
+    ecdsep_noise = 7,
+    bbi_bounce = 8,
 };
 
 }  // namespace symbreak

@@ -1,0 +1,149 @@
+// CPU driver of the ECD family: OpenMP over fixed blocks of every tensor; each block calls the shared rules.
+#include "symbreak/optim/ecd_cpu.hpp"
+
+#include "ecd_blocks.hpp"
+
+#include <omp.h>
+
+#include <vector>
+
+#include "symbreak/rng/philox.hpp"
+
+namespace symbreak::cpu {
+namespace {
+
+constexpr std::int64_t kBlock = 8192;  // reduction granularity: fixes the summation order
+
+struct Kernels {
+    EcdSums (*reduce)(const TensorList&, const EcdBlock&);
+    void (*update)(const TensorList&, const EcdBlock&, const EcdCoeffs&);
+};
+
+// The widest instruction set this CPU runs; all variants compute identical bits.
+Kernels kernels()
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return {x86_64_v4::ecd_reduce_block, x86_64_v4::ecd_update_block};
+    if (__builtin_cpu_supports("x86-64-v3")) return {x86_64_v3::ecd_reduce_block, x86_64_v3::ecd_update_block};
+#endif
+    return {x86_64_v1::ecd_reduce_block, x86_64_v1::ecd_update_block};
+}
+
+std::vector<EcdBlock> blocks_of(const TensorList& t)
+{
+    std::vector<EcdBlock> blocks;
+    for (int i = 0; i < t.count; ++i)
+        for (std::int64_t b = 0; b < t.numel[i]; b += kBlock) blocks.push_back({i, b, std::min(t.numel[i], b + kBlock)});
+    return blocks;
+}
+
+}  // namespace
+
+void ecd_reduce(const TensorList& t, EcdSums* out)
+{
+    static const Kernels k = kernels();
+    const std::vector<EcdBlock> blocks = blocks_of(t);
+    std::vector<EcdSums> partial(blocks.size());
+#pragma omp parallel for schedule(dynamic, 4)
+    for (std::size_t i = 0; i < blocks.size(); ++i) partial[i] = k.reduce(t, blocks[i]);
+    for (int i = 0; i < t.count; ++i) out[i] = EcdSums{};
+    for (std::size_t i = 0; i < blocks.size(); ++i) out[blocks[i].tensor].add(partial[i]);
+}
+
+void ecd_update(const TensorList& t, const EcdCoeffs* coeffs)
+{
+    static const Kernels k = kernels();
+    const std::vector<EcdBlock> blocks = blocks_of(t);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (std::size_t i = 0; i < blocks.size(); ++i) k.update(t, blocks[i], coeffs[blocks[i].tensor]);
+}
+
+double ecd_add_noise(const TensorList& t, float scale, float nu, std::uint64_t seed, std::uint64_t step, RngId id)
+{
+    const std::vector<EcdBlock> blocks = blocks_of(t);
+    std::vector<double> partial(blocks.size());
+    const PhiloxKey key = philox_key(seed);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const EcdBlock& b = blocks[i];
+        float* p = t.momenta[b.tensor];
+        double sum = 0;
+        for (std::int64_t j = b.begin; j < b.end; ++j) {
+            const std::uint64_t e = static_cast<std::uint64_t>(t.offset[b.tensor] + j);
+            double z[2];
+            normal2_double(philox4x32_10(philox_counter(e / 2, 0, id, step), key), z[0], z[1]);
+            p[j] = p[j] * scale + nu * static_cast<float>(z[e % 2]);
+            sum += static_cast<double>(p[j]) * p[j];
+        }
+        partial[i] = sum;
+    }
+    double total = 0;
+    for (double s : partial) total += s;
+    return total;
+}
+
+void ecd_scale_momenta(const TensorList& t, float scale)
+{
+    const std::vector<EcdBlock> blocks = blocks_of(t);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        float* p = t.momenta[blocks[i].tensor];
+        for (std::int64_t j = blocks[i].begin; j < blocks[i].end; ++j) p[j] *= scale;
+    }
+}
+
+void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const EcdHyper& hp, double loss, double* g,
+              std::uint64_t seed)
+{
+    const int n = t.count;
+    std::vector<EcdSums> sums(n);
+    ecd_reduce(t, sums.data());
+    EcdSums total;
+    for (const auto& s : sums) total.add(s);
+    g[kSlotSkipped] = 1.0;
+    if (total.nonfinite > 0 || !(loss - loss == 0.0)) return;
+
+    std::vector<EcdCoeffs> coeffs(n);
+    if (g[kSlotInitialized] == 0.0) {
+        // p = -g / ‖g‖ (ECD) or -g √(δE / ‖g‖²) (ECDSep): the shared update with a = 0, w = 0, h = 0.
+        const double norm = sqrt(total.gg);
+        const double scale = kind == EcdKind::ecd ? (norm > 0 ? 1.0 / norm : 0.0)
+                                                  : (total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0);
+        std::vector<float> no_decay(n, 0.0f);
+        TensorList plain = t;
+        plain.weight_decay = no_decay.data();
+        for (auto& c : coeffs) c = {0.0f, static_cast<float>(scale), 0.0f};
+        ecd_update(plain, coeffs.data());
+        g[kSlotInitialized] = 1.0;
+        if (kind == EcdKind::ecd) {
+            g[kSlotP2] = 1.0;
+            g[kSlotH] = lr[0] / sqrt(hp.eta);
+            g[kSlotNu] = hp.nu / sqrt(g[kSlotD]);
+        } else {
+            double Q = 0;
+            for (int i = 0; i < n; ++i) Q += 0.5 * t.weight_decay[i] * sums[i].tt;
+            const double F0 = loss + Q - hp.F0;
+            g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
+            g[kSlotP2] = hp.delta_energy;
+            g[kSlotNu] = hp.nu;
+        }
+        ecd_reduce(t, sums.data());
+    }
+    const bool ok = kind == EcdKind::ecd
+                        ? ecd_scalars(sums.data(), lr, t.weight_decay, n, loss, hp, g, coeffs.data())
+                        : ecdsep_scalars(sums.data(), lr, t.weight_decay, n, loss, hp, g, coeffs.data());
+    if (!ok) return;
+    ecd_update(t, coeffs.data());
+    const double P = sqrt(g[kSlotP2]);
+    if (g[kSlotNu] > 0 && P > 0) {
+        const RngId id = kind == EcdKind::ecd ? RngId::ecd_noise : RngId::ecdsep_noise;
+        const double norm2 = ecd_add_noise(t, static_cast<float>(1.0 / P), static_cast<float>(g[kSlotNu]), seed,
+                                           static_cast<std::uint64_t>(g[kSlotStep]), id);
+        ecd_scale_momenta(t, static_cast<float>(P / sqrt(norm2)));
+    }
+    g[kSlotStep] += 1.0;
+    g[kSlotSkipped] = 0.0;
+}
+
+}  // namespace symbreak::cpu

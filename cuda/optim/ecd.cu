@@ -1,0 +1,227 @@
+// Fused ECD / ECDSep step on the GPU: multi-tensor apply over a chunk table in device memory (any number of
+// tensors), a reduction pass with per-chunk partials summed in a fixed order (deterministic), a one-thread
+// scalar kernel running the same ecd_scalars() as the CPU, and an update pass. Every scalar stays on the
+// device, nothing synchronises with the host, and all launches go to the caller's stream (graph-capturable).
+#include "../core/check.cuh"
+#include "symbreak/core/launch.hpp"
+#include "symbreak/optim/ecd.hpp"
+#include "symbreak/optim/tensor_list.hpp"
+#include "symbreak/rng/philox.hpp"
+
+namespace symbreak::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+struct Tables {  // device arrays, one entry per tensor or per chunk
+    void* const* params;
+    const void* const* grads;
+    float* const* momenta;
+    const std::int64_t* numel;
+    const std::int64_t* offset;
+    const float* lr;
+    const float* wd;
+    const int* chunk_tensor;
+    const std::int64_t* chunk_begin;
+    int n_tensors, n_chunks;
+    std::int64_t chunk_size;
+};
+
+__device__ EcdSums block_reduce(EcdSums s)
+{
+    __shared__ EcdSums shared[kThreads];
+    shared[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) shared[threadIdx.x].add(shared[threadIdx.x + stride]);
+        __syncthreads();
+    }
+    return shared[0];
+}
+
+template <DType T>
+__global__ void reduce_kernel(Tables t, EcdSums* partial)
+{
+    const int c = blockIdx.x, i = t.chunk_tensor[c];
+    const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    EcdSums s;
+    for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads)
+        ecd_accumulate(load_as_float<T>(t.params[i], j), load_as_float<T>(t.grads[i], j), t.momenta[i][j], t.wd[i], s);
+    s = block_reduce(s);
+    if (threadIdx.x == 0) partial[c] = s;
+}
+
+// Per-tensor sums in chunk order, then the scalar phase. go[0] = 1 when the update pass should run.
+__global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, EcdCoeffs* coeffs, EcdHyper hp,
+                              int kind, const float* loss, double* g, int* go)
+{
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    for (int i = 0; i < t.n_tensors; ++i) sums[i] = EcdSums{};
+    EcdSums total;
+    for (int c = 0; c < t.n_chunks; ++c) {
+        sums[t.chunk_tensor[c]].add(partial[c]);
+        total.add(partial[c]);
+    }
+    const double F = *loss;
+    g[kSlotSkipped] = 1.0;
+    go[0] = 0;
+    if (total.nonfinite > 0 || !(F - F == 0.0)) return;
+    const bool ok = kind == 0 ? ecd_scalars(sums, t.lr, t.wd, t.n_tensors, F, hp, g, coeffs)
+                              : ecdsep_scalars(sums, t.lr, t.wd, t.n_tensors, F, hp, g, coeffs);
+    go[0] = ok ? 1 : 0;
+}
+
+// First step: p = -scale g (ECD: scale = 1/‖g‖; ECDSep: √(δE/‖g‖²)) and the initial globals.
+__global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp, int kind, const float* loss,
+                                   double* g, int* go)
+{
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    EcdSums total;
+    double Q = 0;
+    for (int c = 0; c < t.n_chunks; ++c) {
+        total.add(partial[c]);
+        Q += 0.5 * t.wd[t.chunk_tensor[c]] * partial[c].tt;
+    }
+    const double F = *loss;
+    go[0] = 0;
+    g[kSlotSkipped] = 1.0;
+    if (total.nonfinite > 0 || !(F - F == 0.0)) return;
+    g[kSlotInitialized] = 1.0;
+    if (kind == 0) {
+        g[kSlotP2] = 1.0;
+        g[kSlotH] = t.lr[0] / sqrt(hp.eta);
+        g[kSlotNu] = hp.nu / sqrt(g[kSlotD]);
+        g[kSlotE] = total.gg > 0 ? 1.0 / sqrt(total.gg) : 0.0;  // scratch: the init scale
+    } else {
+        const double F0 = F + Q - hp.F0;
+        g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
+        g[kSlotP2] = hp.delta_energy;
+        g[kSlotNu] = hp.nu;
+        g[kSlotF] = total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0;  // scratch: the init scale
+    }
+    go[0] = 1;
+}
+
+template <DType T>
+__global__ void init_kernel(Tables t, int kind, const double* g, const int* go)
+{
+    if (!go[0]) return;
+    const float scale = static_cast<float>(kind == 0 ? g[kSlotE] : g[kSlotF]);
+    const int c = blockIdx.x, i = t.chunk_tensor[c];
+    const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads)
+        t.momenta[i][j] = -scale * load_as_float<T>(t.grads[i], j);
+}
+
+template <DType T>
+__global__ void update_kernel(Tables t, const EcdCoeffs* coeffs, const int* go)
+{
+    if (!go[0]) return;
+    const int c = blockIdx.x, i = t.chunk_tensor[c];
+    const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    const EcdCoeffs k = coeffs[i];
+    for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
+        float th = load_as_float<T>(t.params[i], j);
+        ecd_element(th, load_as_float<T>(t.grads[i], j), t.momenta[i][j], t.wd[i], k);
+        store_from_float<T>(t.params[i], j, th);
+    }
+}
+
+// p ← p / P + ν z and per-chunk ‖p‖² partials (only when the step ran).
+__global__ void noise_kernel(Tables t, const double* g, const int* go, PhiloxKey key, RngId id, double* partial)
+{
+    const int c = blockIdx.x, i = t.chunk_tensor[c];
+    __shared__ double acc[kThreads];
+    acc[threadIdx.x] = 0;
+    if (go[0]) {
+        const float inv_P = static_cast<float>(1.0 / sqrt(g[kSlotP2])), nu = static_cast<float>(g[kSlotNu]);
+        const std::uint64_t step = static_cast<std::uint64_t>(g[kSlotStep]);
+        const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+        for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
+            const std::uint64_t e = static_cast<std::uint64_t>(t.offset[i] + j);
+            double z[2];
+            normal2_double(philox4x32_10(philox_counter(e / 2, 0, id, step), key), z[0], z[1]);
+            float& p = t.momenta[i][j];
+            p = p * inv_P + nu * static_cast<float>(z[e % 2]);
+            acc[threadIdx.x] += static_cast<double>(p) * p;
+        }
+    }
+    __syncthreads();
+    for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) acc[threadIdx.x] += acc[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) partial[c] = acc[0];
+}
+
+__global__ void rescale_kernel(Tables t, const double* partial, const double* g, const int* go)
+{
+    if (!go[0]) return;
+    __shared__ float scale;
+    if (threadIdx.x == 0) {
+        double norm2 = 0;
+        for (int c = 0; c < t.n_chunks; ++c) norm2 += partial[c];  // same order in every block
+        scale = static_cast<float>(sqrt(g[kSlotP2] / norm2));
+    }
+    __syncthreads();
+    const int c = blockIdx.x, i = t.chunk_tensor[c];
+    const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads) t.momenta[i][j] *= scale;
+}
+
+__global__ void finish_kernel(double* g, const int* go)
+{
+    if (go[0]) {
+        g[kSlotStep] += 1.0;
+        g[kSlotSkipped] = 0.0;
+    }
+}
+
+template <DType T>
+void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, int kind, bool first, std::uint64_t seed,
+                 cudaStream_t s)
+{
+    const unsigned grid = static_cast<unsigned>(t.n_chunks);
+    auto* partial = static_cast<EcdSums*>(b.partial);
+    auto* go = static_cast<int*>(b.flag);
+    auto* g = static_cast<double*>(b.globals);
+    const auto* loss = static_cast<const float*>(b.loss);
+    if (first) {
+        reduce_kernel<T><<<grid, kThreads, 0, s>>>(t, partial);
+        init_scalar_kernel<<<1, 1, 0, s>>>(t, partial, hp, kind, loss, g, go);
+        init_kernel<T><<<grid, kThreads, 0, s>>>(t, kind, g, go);
+        SYMBREAK_CUDA_CHECK_LAUNCH();
+    }
+    reduce_kernel<T><<<grid, kThreads, 0, s>>>(t, partial);
+    scalar_kernel<<<1, 1, 0, s>>>(t, partial, static_cast<EcdSums*>(b.sums), static_cast<EcdCoeffs*>(b.coeffs), hp,
+                                  kind, loss, g, go);
+    update_kernel<T><<<grid, kThreads, 0, s>>>(t, static_cast<const EcdCoeffs*>(b.coeffs), go);
+    SYMBREAK_CUDA_CHECK_LAUNCH();
+    if (hp.nu > 0) {
+        auto* noise_partial = static_cast<double*>(b.noise_partial);
+        const RngId id = kind == 0 ? RngId::ecd_noise : RngId::ecdsep_noise;
+        noise_kernel<<<grid, kThreads, 0, s>>>(t, g, go, philox_key(seed), id, noise_partial);
+        rescale_kernel<<<grid, kThreads, 0, s>>>(t, noise_partial, g, go);
+        SYMBREAK_CUDA_CHECK_LAUNCH();
+    }
+    finish_kernel<<<1, 1, 0, s>>>(g, go);
+    SYMBREAK_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void ecd_step(const EcdStepTables& tab, const EcdStepBuffers& buf, const EcdHyper& hp, int kind, bool first,
+              std::uint64_t seed, int device_id, std::uintptr_t stream)
+{
+    DeviceGuard guard(device_id);
+    const Tables t{static_cast<void* const*>(tab.params), static_cast<const void* const*>(tab.grads),
+                   static_cast<float* const*>(tab.momenta), tab.numel, tab.offset, tab.lr, tab.wd,
+                   tab.chunk_tensor, tab.chunk_begin, tab.n_tensors, tab.n_chunks, tab.chunk_size};
+    switch (tab.dtype) {
+    case DType::float32: launch_step<DType::float32>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
+    case DType::bfloat16: launch_step<DType::bfloat16>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
+    case DType::float16: launch_step<DType::float16>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
+    }
+}
+
+}  // namespace symbreak::cuda

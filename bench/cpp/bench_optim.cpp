@@ -18,7 +18,8 @@ struct Model {
     std::vector<const void*> gp;
     std::vector<float*> mp;
     std::vector<std::int64_t> numel, offset;
-    std::vector<float> wd, lr;
+    std::vector<float> wd, lr, eta;
+    std::vector<DType> dtypes;
     TensorList list;
 
     Model(std::int64_t n, int tensors)
@@ -43,7 +44,9 @@ struct Model {
         }
         wd.assign(tensors, 0.0f);
         lr.assign(tensors, 1.0f);
-        list = {tensors, DType::float32, tp.data(), gp.data(), mp.data(), numel.data(), offset.data(), wd.data()};
+        eta.assign(tensors, 100.0f);
+        dtypes.assign(tensors, DType::float32);
+        list = {tensors, tp.data(), dtypes.data(), gp.data(), dtypes.data(), mp.data(), numel.data(), offset.data(), wd.data()};
     }
     std::int64_t elements() const { return offset.back() + numel.back(); }
 };
@@ -81,7 +84,8 @@ static void BM_EcdStep(benchmark::State& state)
     const EcdHyper hp{100.0, 0.0, 0.0, 1.0, 0.0, 1e-10, 1e-40, true, false};
     std::vector<double> g(kSlotCount, 0.0);
     g[kSlotD] = static_cast<double>(m.elements());
-    for (auto _ : state) cpu::ecd_step(cpu::EcdKind::ecd, m.list, m.lr.data(), hp, 5.0, g.data(), 0);
+    for (auto _ : state)
+        cpu::ecd_step(cpu::EcdKind::ecd, m.list, m.lr.data(), m.eta.data(), hp, 5.0, g.data(), 0, g[kSlotD], {});
     report(state, m, 28);  // the conventional 28 bytes per parameter per step
 }
 

@@ -1,5 +1,6 @@
 // Bindings of the fused optimizer steps: tensors arrive as data pointers (ints) with numels and a dtype code,
 // so the core never includes torch. python/symbreak/optim/_fused.py builds these lists from torch tensors.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -30,9 +31,19 @@ EcdHyper parse_hyper(const py::dict& hyper)
 
 int parse_kind(const std::string& kind)
 {
-    if (kind == "ECD") return 0;
-    if (kind == "ECDSep") return 1;
-    throw std::invalid_argument("kind must be 'ECD' or 'ECDSep', got '" + kind + "'");
+    if (kind == "ecd") return 0;
+    if (kind == "ecdsep") return 1;
+    throw std::invalid_argument("kind must be 'ecd' or 'ecdsep', got '" + kind + "'");
+}
+
+std::vector<DType> parse_dtypes(const std::vector<int>& codes)
+{
+    std::vector<DType> out;
+    for (int c : codes) {
+        if (c < 0 || c > 2) throw std::invalid_argument("dtype code must be 0 (fp32), 1 (bf16) or 2 (fp16)");
+        out.push_back(static_cast<DType>(c));
+    }
+    return out;
 }
 
 }  // namespace
@@ -43,7 +54,7 @@ void bind_optim(py::module_& m)
     opt.def(
         "supports",
         [](const std::string& name, const std::string& device) {
-            const bool family = name == "ECD" || name == "ECDSep";
+            const bool family = name == "ecd" || name == "ecdsep";
             return family && (device == "cpu" || (device == "cuda" && cuda::compiled()));
         },
         py::arg("name"), py::arg("device_type"), "Whether a fused step exists for this optimizer and device type.");
@@ -52,52 +63,57 @@ void bind_optim(py::module_& m)
     opt.attr("COEFFS_BYTES") = sizeof(EcdCoeffs);
     opt.def(
         "ecd_step_cpu",
-        [](const std::string& kind, const std::vector<std::uintptr_t>& params, const std::vector<std::uintptr_t>& grads,
+        [](const std::string& kind, const std::vector<std::uintptr_t>& params, const std::vector<int>& param_dtypes,
+           const std::vector<std::uintptr_t>& grads, const std::vector<int>& grad_dtypes,
            const std::vector<std::uintptr_t>& momenta, const std::vector<std::int64_t>& numel,
-           const std::vector<std::int64_t>& offset, int dtype, const std::vector<float>& lr,
-           const std::vector<float>& weight_decay, py::dict hyper, double loss, std::uintptr_t globals,
-           std::uint64_t seed) {
+           const std::vector<std::int64_t>& offset, const std::vector<float>& lr, const std::vector<float>& eta,
+           const std::vector<float>& weight_decay, const py::dict& hyper, double loss, std::uintptr_t globals,
+           std::uint64_t seed, double d_count, const py::object& allreduce) {
             const std::size_t n = params.size();
-            if (grads.size() != n || momenta.size() != n || numel.size() != n || offset.size() != n ||
-                lr.size() != n || weight_decay.size() != n)
-                throw std::invalid_argument("ecd_step_cpu: per-tensor lists must have equal lengths");
-            if (dtype < 0 || dtype > 2) throw std::invalid_argument("dtype code must be 0 (fp32), 1 (bf16) or 2 (fp16)");
+            for (std::size_t len : {param_dtypes.size(), grads.size(), grad_dtypes.size(), momenta.size(), numel.size(),
+                                    offset.size(), lr.size(), eta.size(), weight_decay.size()})
+                if (len != n) throw std::invalid_argument("ecd_step_cpu: per-tensor lists must have equal lengths");
+            const auto pd = parse_dtypes(param_dtypes), gd = parse_dtypes(grad_dtypes);
             const auto p = as_pointers<void>(params);
             const auto gr = as_pointers<const void>(grads);
             const auto mo = as_pointers<float>(momenta);
-            TensorList t;
-            t.count = static_cast<int>(n);
-            t.dtype = static_cast<DType>(dtype);
-            t.params = p.data();
-            t.grads = gr.data();
-            t.momenta = mo.data();
-            t.numel = numel.data();
-            t.offset = offset.data();
-            t.weight_decay = weight_decay.data();
+            const TensorList t{static_cast<int>(n), p.data(), pd.data(), gr.data(), gd.data(), mo.data(),
+                               numel.data(), offset.data(), weight_decay.data()};
             const EcdHyper hp = parse_hyper(hyper);
             const auto k = parse_kind(kind) == 0 ? cpu::EcdKind::ecd : cpu::EcdKind::ecdsep;
+            cpu::AllReduce sum_ranks;
+            if (!allreduce.is_none())
+                sum_ranks = [&allreduce](double* data, std::size_t count) {
+                    py::gil_scoped_acquire gil;  // the callable sums the array in place over the process group
+                    allreduce(py::array_t<double>({static_cast<py::ssize_t>(count)}, {sizeof(double)}, data,
+                                                  py::none()));
+                };
             py::gil_scoped_release release;
-            cpu::ecd_step(k, t, lr.data(), hp, loss, reinterpret_cast<double*>(globals), seed);
+            cpu::ecd_step(k, t, lr.data(), eta.data(), hp, loss, reinterpret_cast<double*>(globals), seed, d_count,
+                          sum_ranks);
         },
-        py::arg("kind"), py::arg("params"), py::arg("grads"), py::arg("momenta"), py::arg("numel"), py::arg("offset"),
-        py::arg("dtype"), py::arg("lr"), py::arg("weight_decay"), py::arg("hyper"), py::arg("loss"),
-        py::arg("globals"), py::arg("seed"));
+        py::arg("kind"), py::arg("params"), py::arg("param_dtypes"), py::arg("grads"), py::arg("grad_dtypes"),
+        py::arg("momenta"), py::arg("numel"), py::arg("offset"), py::arg("lr"), py::arg("eta"),
+        py::arg("weight_decay"), py::arg("hyper"), py::arg("loss"), py::arg("globals"), py::arg("seed"),
+        py::arg("d_count"), py::arg("allreduce") = py::none(),
+        "One fused step over raw CPU pointers; `allreduce(array)` sums a float64 array in place over ranks.");
     opt.def(
         "ecd_step_cuda",
         [](const std::string& kind, py::dict tables, py::dict buffers, py::dict hyper, bool first, std::uint64_t seed,
            int device, std::uintptr_t stream) {
             auto ptr = [](const py::dict& d, const char* key) { return reinterpret_cast<void*>(d[key].cast<std::uintptr_t>()); };
-            const int dtype = tables["dtype"].cast<int>();
-            if (dtype < 0 || dtype > 2) throw std::invalid_argument("dtype code must be 0 (fp32), 1 (bf16) or 2 (fp16)");
-            const cuda::EcdStepTables t{ptr(tables, "params"), ptr(tables, "grads"), ptr(tables, "momenta"),
+            const cuda::EcdStepTables t{ptr(tables, "params"), static_cast<const int*>(ptr(tables, "param_dtype")),
+                                        ptr(tables, "grads"), static_cast<const int*>(ptr(tables, "grad_dtype")),
+                                        ptr(tables, "momenta"),
                                         static_cast<const std::int64_t*>(ptr(tables, "numel")),
                                         static_cast<const std::int64_t*>(ptr(tables, "offset")),
                                         static_cast<const float*>(ptr(tables, "lr")),
+                                        static_cast<const float*>(ptr(tables, "eta")),
                                         static_cast<const float*>(ptr(tables, "wd")),
                                         static_cast<const int*>(ptr(tables, "chunk_tensor")),
                                         static_cast<const std::int64_t*>(ptr(tables, "chunk_begin")),
                                         tables["n_tensors"].cast<int>(), tables["n_chunks"].cast<int>(),
-                                        tables["chunk_size"].cast<std::int64_t>(), static_cast<DType>(dtype)};
+                                        tables["chunk_size"].cast<std::int64_t>()};
             const cuda::EcdStepBuffers b{ptr(buffers, "partial"), ptr(buffers, "sums"), ptr(buffers, "coeffs"),
                                          ptr(buffers, "noise_partial"), ptr(buffers, "flag"), ptr(buffers, "globals"),
                                          ptr(buffers, "loss")};

@@ -15,11 +15,14 @@ constexpr int kThreads = 256;
 
 struct Tables {  // device arrays, one entry per tensor or per chunk
     void* const* params;
+    const int* param_dtype;
     const void* const* grads;
+    const int* grad_dtype;
     float* const* momenta;
     const std::int64_t* numel;
     const std::int64_t* offset;
     const float* lr;
+    const float* eta;
     const float* wd;
     const int* chunk_tensor;
     const std::int64_t* chunk_begin;
@@ -39,21 +42,24 @@ __device__ EcdSums block_reduce(EcdSums s)
     return shared[0];
 }
 
-template <DType T>
+__device__ DType param_type(const Tables& t, int i) { return static_cast<DType>(t.param_dtype[i]); }
+__device__ DType grad_type(const Tables& t, int i) { return static_cast<DType>(t.grad_dtype[i]); }
+
 __global__ void reduce_kernel(Tables t, EcdSums* partial)
 {
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    const DType tp = param_type(t, i), tg = grad_type(t, i);
     EcdSums s;
     for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads)
-        ecd_accumulate(load_as_float<T>(t.params[i], j), load_as_float<T>(t.grads[i], j), t.momenta[i][j], t.wd[i], s);
+        ecd_accumulate(load_as_float(tp, t.params[i], j), load_as_float(tg, t.grads[i], j), t.momenta[i][j], t.wd[i], s);
     s = block_reduce(s);
     if (threadIdx.x == 0) partial[c] = s;
 }
 
 // Per-tensor sums in chunk order, then the scalar phase. go[0] = 1 when the update pass should run.
 __global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, EcdCoeffs* coeffs, EcdHyper hp,
-                              int kind, const float* loss, double* g, int* go)
+                              int kind, const double* loss, double* g, int* go)
 {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
     for (int i = 0; i < t.n_tensors; ++i) sums[i] = EcdSums{};
@@ -62,68 +68,74 @@ __global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, E
         sums[t.chunk_tensor[c]].add(partial[c]);
         total.add(partial[c]);
     }
-    const double F = *loss;
-    g[kSlotSkipped] = 1.0;
+    const double F = *loss, Q = ecd_decay_energy(sums, t.wd, t.n_tensors);
     go[0] = 0;
-    if (total.nonfinite > 0 || !(F - F == 0.0)) return;
-    const bool ok = kind == 0 ? ecd_scalars(sums, t.lr, t.wd, t.n_tensors, F, hp, g, coeffs)
-                              : ecdsep_scalars(sums, t.lr, t.wd, t.n_tensors, F, hp, g, coeffs);
+    if (total.nonfinite > 0 || !(F - F == 0.0) || !(Q - Q == 0.0)) {
+        g[kSlotStatus] = kNonFinite;
+        return;
+    }
+    const bool ok = kind == 0 ? ecd_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs)
+                              : ecdsep_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs);
+    g[kSlotStatus] = ok ? kApplied : kFloor;
+    g[kSlotNu] = kind == 0 ? hp.nu / sqrt(g[kSlotD]) : hp.nu;
     go[0] = ok ? 1 : 0;
 }
 
 // First step: p = -scale g (ECD: scale = 1/‖g‖; ECDSep: √(δE/‖g‖²)) and the initial globals.
-__global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp, int kind, const float* loss,
+__global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp, int kind, const double* loss,
                                    double* g, int* go)
 {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    go[0] = 0;
+    if (g[kSlotInitialized] != 0.0) return;  // the host launches this until it has seen the first step succeed
     EcdSums total;
     double Q = 0;
     for (int c = 0; c < t.n_chunks; ++c) {
         total.add(partial[c]);
-        Q += 0.5 * t.wd[t.chunk_tensor[c]] * partial[c].tt;
+        const float w = t.wd[t.chunk_tensor[c]];
+        if (w != 0.0f) Q += 0.5 * w * partial[c].tt;
     }
     const double F = *loss;
     go[0] = 0;
-    g[kSlotSkipped] = 1.0;
-    if (total.nonfinite > 0 || !(F - F == 0.0)) return;
-    g[kSlotInitialized] = 1.0;
+    if (total.nonfinite > 0 || !(F - F == 0.0) || !(Q - Q == 0.0)) {
+        g[kSlotStatus] = kNonFinite;
+        return;
+    }
+    g[kSlotInitialized] = 1.0;  // slot D was set by the caller before this first step
     if (kind == 0) {
-        g[kSlotP2] = 1.0;
-        g[kSlotH] = t.lr[0] / sqrt(hp.eta);
-        g[kSlotNu] = hp.nu / sqrt(g[kSlotD]);
+        g[kSlotP2] = total.gg > 0 ? 1.0 : 0.0;
         g[kSlotE] = total.gg > 0 ? 1.0 / sqrt(total.gg) : 0.0;  // scratch: the init scale
     } else {
         const double F0 = F + Q - hp.F0;
         g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
-        g[kSlotP2] = hp.delta_energy;
-        g[kSlotNu] = hp.nu;
+        g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
         g[kSlotF] = total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0;  // scratch: the init scale
     }
     go[0] = 1;
 }
 
-template <DType T>
 __global__ void init_kernel(Tables t, int kind, const double* g, const int* go)
 {
     if (!go[0]) return;
     const float scale = static_cast<float>(kind == 0 ? g[kSlotE] : g[kSlotF]);
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
+    const DType tg = grad_type(t, i);
     for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads)
-        t.momenta[i][j] = -scale * load_as_float<T>(t.grads[i], j);
+        t.momenta[i][j] = -scale * load_as_float(tg, t.grads[i], j);
 }
 
-template <DType T>
 __global__ void update_kernel(Tables t, const EcdCoeffs* coeffs, const int* go)
 {
     if (!go[0]) return;
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
     const EcdCoeffs k = coeffs[i];
+    const DType tp = param_type(t, i), tg = grad_type(t, i);
     for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
-        float th = load_as_float<T>(t.params[i], j);
-        ecd_element(th, load_as_float<T>(t.grads[i], j), t.momenta[i][j], t.wd[i], k);
-        store_from_float<T>(t.params[i], j, th);
+        float th = load_as_float(tp, t.params[i], j);
+        ecd_element(th, load_as_float(tg, t.grads[i], j), t.momenta[i][j], t.wd[i], k);
+        store_from_float(tp, t.params[i], j, th);
     }
 }
 
@@ -171,13 +183,9 @@ __global__ void rescale_kernel(Tables t, const double* partial, const double* g,
 
 __global__ void finish_kernel(double* g, const int* go)
 {
-    if (go[0]) {
-        g[kSlotStep] += 1.0;
-        g[kSlotSkipped] = 0.0;
-    }
+    if (go[0]) g[kSlotStep] += 1.0;
 }
 
-template <DType T>
 void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, int kind, bool first, std::uint64_t seed,
                  cudaStream_t s)
 {
@@ -185,17 +193,17 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
     auto* partial = static_cast<EcdSums*>(b.partial);
     auto* go = static_cast<int*>(b.flag);
     auto* g = static_cast<double*>(b.globals);
-    const auto* loss = static_cast<const float*>(b.loss);
+    const auto* loss = static_cast<const double*>(b.loss);
     if (first) {
-        reduce_kernel<T><<<grid, kThreads, 0, s>>>(t, partial);
+        reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
         init_scalar_kernel<<<1, 1, 0, s>>>(t, partial, hp, kind, loss, g, go);
-        init_kernel<T><<<grid, kThreads, 0, s>>>(t, kind, g, go);
+        init_kernel<<<grid, kThreads, 0, s>>>(t, kind, g, go);
         SYMBREAK_CUDA_CHECK_LAUNCH();
     }
-    reduce_kernel<T><<<grid, kThreads, 0, s>>>(t, partial);
+    reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
     scalar_kernel<<<1, 1, 0, s>>>(t, partial, static_cast<EcdSums*>(b.sums), static_cast<EcdCoeffs*>(b.coeffs), hp,
                                   kind, loss, g, go);
-    update_kernel<T><<<grid, kThreads, 0, s>>>(t, static_cast<const EcdCoeffs*>(b.coeffs), go);
+    update_kernel<<<grid, kThreads, 0, s>>>(t, static_cast<const EcdCoeffs*>(b.coeffs), go);
     SYMBREAK_CUDA_CHECK_LAUNCH();
     if (hp.nu > 0) {
         auto* noise_partial = static_cast<double*>(b.noise_partial);
@@ -214,14 +222,10 @@ void ecd_step(const EcdStepTables& tab, const EcdStepBuffers& buf, const EcdHype
               std::uint64_t seed, int device_id, std::uintptr_t stream)
 {
     DeviceGuard guard(device_id);
-    const Tables t{static_cast<void* const*>(tab.params), static_cast<const void* const*>(tab.grads),
-                   static_cast<float* const*>(tab.momenta), tab.numel, tab.offset, tab.lr, tab.wd,
-                   tab.chunk_tensor, tab.chunk_begin, tab.n_tensors, tab.n_chunks, tab.chunk_size};
-    switch (tab.dtype) {
-    case DType::float32: launch_step<DType::float32>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
-    case DType::bfloat16: launch_step<DType::bfloat16>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
-    case DType::float16: launch_step<DType::float16>(t, buf, hp, kind, first, seed, as_stream(stream)); break;
-    }
+    const Tables t{static_cast<void* const*>(tab.params), tab.param_dtype, static_cast<const void* const*>(tab.grads),
+                   tab.grad_dtype, static_cast<float* const*>(tab.momenta), tab.numel, tab.offset, tab.lr, tab.eta,
+                   tab.wd, tab.chunk_tensor, tab.chunk_begin, tab.n_tensors, tab.n_chunks, tab.chunk_size};
+    launch_step(t, buf, hp, kind, first, seed, as_stream(stream));
 }
 
 }  // namespace symbreak::cuda

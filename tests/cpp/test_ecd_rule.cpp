@@ -36,13 +36,13 @@ TEST(EcdRule, EcdScalarsMatchExplicitProjection)
             sums[i].pG += p[i][j] * G[i][j];
             sums[i].GG += G[i][j] * G[i][j];
         }
-    const float lr[2] = {0.5f, 0.5f}, wd[2] = {0.0f, 0.0f};
+    const float lr[2] = {0.5f, 0.5f}, eta[2] = {4.0f, 4.0f}, wd[2] = {0.0f, 0.0f};
     const EcdHyper hp{4.0, 0.25, 0.0, 1.0, 0.0, 1e-10, 1e-40, true, false};
     double g[kSlotCount] = {};
     g[kSlotD] = 5;
     g[kSlotP2] = 0.64 + 0.04 + 0.09 + 0.49 + 0.01;
     EcdCoeffs c[2];
-    ASSERT_TRUE(ecd_scalars(sums, lr, wd, 2, 3.0, hp, g, c));
+    ASSERT_TRUE(ecd_scalars(sums, lr, eta, wd, 2, 3.0, hp, g, c));
     const double h = 0.5 / 2.0, F = 3.0 - 0.25, k = h * 4.0 * 5 / (2.0 * 4 * F), cc = 1.0 / std::sqrt(1.27);
     double P2 = 0;
     for (int i = 0; i < 2; ++i) {
@@ -56,7 +56,7 @@ TEST(EcdRule, EcdScalarsMatchExplicitProjection)
         EXPECT_FLOAT_EQ(c[i].h, static_cast<float>(h));
     }
     EXPECT_NEAR(g[kSlotP2], P2, 1e-12);
-    EXPECT_FALSE(ecd_scalars(sums, lr, wd, 2, 0.25, hp, g, c));  // F̃ = 0 <= eps2: skip
+    EXPECT_FALSE(ecd_scalars(sums, lr, eta, wd, 2, 0.25, hp, g, c));  // F̃ = 0 <= eps2: skip
 }
 
 namespace {
@@ -67,6 +67,7 @@ struct Fixture {
     std::vector<float*> mp;
     std::vector<std::int64_t> numel{5, 20000, 8193, 1}, offset{0, 5, 20005, 28198};
     std::vector<float> wd{0.0f, 0.1f, 0.01f, 0.0f};
+    std::vector<DType> dtypes = std::vector<DType>(5, DType::float32);
     TensorList list;
     Fixture()
     {
@@ -83,7 +84,7 @@ struct Fixture {
             gp.push_back(grad[i].data());
             mp.push_back(mom[i].data());
         }
-        list = {4, DType::float32, tp.data(), gp.data(), mp.data(), numel.data(), offset.data(), wd.data()};
+        list = {4, tp.data(), dtypes.data(), gp.data(), dtypes.data(), mp.data(), numel.data(), offset.data(), wd.data()};
     }
 };
 }  // namespace
@@ -127,7 +128,7 @@ TEST(EcdPasses, NoiseKeepsNormAndDependsOnlyOnGlobalIndex)
     std::vector<const void*> gp{b.gp[0], b.grad[1].data(), b.grad[1].data() + 10000, b.gp[2], b.gp[3]};
     std::vector<float*> mp{b.mp[0], b.mom[1].data(), b.mom[1].data() + 10000, b.mp[2], b.mp[3]};
     std::vector<float> wd(5, 0.0f);
-    const TensorList split{5, DType::float32, tp.data(), gp.data(), mp.data(), numel.data(), offset.data(), wd.data()};
+    const TensorList split{5, tp.data(), b.dtypes.data(), gp.data(), b.dtypes.data(), mp.data(), numel.data(), offset.data(), wd.data()};
     cpu::ecd_add_noise(split, 0.5f, 0.1f, 9, 4, RngId::ecd_noise);
     EXPECT_EQ(a.mom, b.mom);
 }

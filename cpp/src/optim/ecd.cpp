@@ -93,17 +93,24 @@ void ecd_scale_momenta(const TensorList& t, float scale)
     }
 }
 
-void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const EcdHyper& hp, double loss, double* g,
-              std::uint64_t seed)
+void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const float* eta, const EcdHyper& hp, double loss,
+              double* g, std::uint64_t seed, double d_count, const AllReduce& allreduce)
 {
     const int n = t.count;
     std::vector<EcdSums> sums(n);
-    ecd_reduce(t, sums.data());
+    // Per-tensor sums, summed over ranks when the parameters are sharded (6 doubles per tensor).
+    auto reduce = [&] {
+        ecd_reduce(t, sums.data());
+        if (allreduce) allreduce(reinterpret_cast<double*>(sums.data()), sums.size() * sizeof(EcdSums) / sizeof(double));
+    };
+    reduce();
     EcdSums total;
     for (const auto& s : sums) total.add(s);
-    g[kSlotSkipped] = 1.0;
-    if (total.nonfinite > 0 || !(loss - loss == 0.0)) return;
-
+    const double Q = ecd_decay_energy(sums.data(), t.weight_decay, n);
+    if (total.nonfinite > 0 || !(loss - loss == 0.0) || !(Q - Q == 0.0)) {
+        g[kSlotStatus] = kNonFinite;
+        return;
+    }
     std::vector<EcdCoeffs> coeffs(n);
     if (g[kSlotInitialized] == 0.0) {
         // p = -g / ‖g‖ (ECD) or -g √(δE / ‖g‖²) (ECDSep): the shared update with a = 0, w = 0, h = 0.
@@ -117,33 +124,36 @@ void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const EcdHyper
         ecd_update(plain, coeffs.data());
         g[kSlotInitialized] = 1.0;
         if (kind == EcdKind::ecd) {
-            g[kSlotP2] = 1.0;
-            g[kSlotH] = lr[0] / sqrt(hp.eta);
-            g[kSlotNu] = hp.nu / sqrt(g[kSlotD]);
+            if (allreduce) allreduce(&d_count, 1);
+            g[kSlotD] = d_count;
+            g[kSlotP2] = norm > 0 ? 1.0 : 0.0;
         } else {
-            double Q = 0;
-            for (int i = 0; i < n; ++i) Q += 0.5 * t.weight_decay[i] * sums[i].tt;
             const double F0 = loss + Q - hp.F0;
             g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
-            g[kSlotP2] = hp.delta_energy;
-            g[kSlotNu] = hp.nu;
+            g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
         }
-        ecd_reduce(t, sums.data());
+        reduce();
     }
     const bool ok = kind == EcdKind::ecd
-                        ? ecd_scalars(sums.data(), lr, t.weight_decay, n, loss, hp, g, coeffs.data())
-                        : ecdsep_scalars(sums.data(), lr, t.weight_decay, n, loss, hp, g, coeffs.data());
-    if (!ok) return;
+                        ? ecd_scalars(sums.data(), lr, eta, t.weight_decay, n, loss, hp, g, coeffs.data())
+                        : ecdsep_scalars(sums.data(), lr, eta, t.weight_decay, n, loss, hp, g, coeffs.data());
+    if (!ok) {
+        g[kSlotStatus] = kFloor;
+        return;
+    }
     ecd_update(t, coeffs.data());
+    const double nu = kind == EcdKind::ecd ? hp.nu / sqrt(g[kSlotD]) : hp.nu;
+    g[kSlotNu] = nu;
     const double P = sqrt(g[kSlotP2]);
-    if (g[kSlotNu] > 0 && P > 0) {
+    if (nu > 0 && P > 0) {
         const RngId id = kind == EcdKind::ecd ? RngId::ecd_noise : RngId::ecdsep_noise;
-        const double norm2 = ecd_add_noise(t, static_cast<float>(1.0 / P), static_cast<float>(g[kSlotNu]), seed,
-                                           static_cast<std::uint64_t>(g[kSlotStep]), id);
+        double norm2 = ecd_add_noise(t, static_cast<float>(1.0 / P), static_cast<float>(nu), seed,
+                                     static_cast<std::uint64_t>(g[kSlotStep]), id);
+        if (allreduce) allreduce(&norm2, 1);
         ecd_scale_momenta(t, static_cast<float>(P / sqrt(norm2)));
     }
     g[kSlotStep] += 1.0;
-    g[kSlotSkipped] = 0.0;
+    g[kSlotStatus] = kApplied;
 }
 
 }  // namespace symbreak::cpu

@@ -20,7 +20,7 @@ f8 load8(const void* base, std::int64_t j)
     return v;
 }
 
-template <DType T>
+template <DType T, DType TG>
 EcdSums reduce(const TensorList& t, const EcdBlock& b)
 {
     d8 pp = {}, pG = {}, GG = {}, tt = {}, gg = {};
@@ -31,7 +31,7 @@ EcdSums reduce(const TensorList& t, const EcdBlock& b)
     const float w = t.weight_decay[b.tensor];
     std::int64_t j = b.begin;
     for (; j + kLanes <= b.end; j += kLanes) {
-        const f8 th = load8<T>(theta, j), g = load8<T>(grad, j);
+        const f8 th = load8<T>(theta, j), g = load8<TG>(grad, j);
         f8 pf;
         __builtin_memcpy(&pf, p + j, sizeof(pf));
         const f8 G = g + w * th;
@@ -46,11 +46,11 @@ EcdSums reduce(const TensorList& t, const EcdBlock& b)
     }
     EcdSums s;
     for (int l = 0; l < kLanes; ++l) s.add({pp[l], pG[l], GG[l], tt[l], gg[l], static_cast<double>(bad[l])});
-    for (; j < b.end; ++j) ecd_accumulate(load_as_float<T>(theta, j), load_as_float<T>(grad, j), p[j], w, s);
+    for (; j < b.end; ++j) ecd_accumulate(load_as_float<T>(theta, j), load_as_float<TG>(grad, j), p[j], w, s);
     return s;
 }
 
-template <DType T>
+template <DType T, DType TG>
 void update(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c)
 {
     void* theta = t.params[b.tensor];
@@ -59,8 +59,28 @@ void update(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c)
     const float w = t.weight_decay[b.tensor];
     for (std::int64_t j = b.begin; j < b.end; ++j) {
         float th = load_as_float<T>(theta, j);
-        ecd_element(th, load_as_float<T>(grad, j), p[j], w, c);
+        ecd_element(th, load_as_float<TG>(grad, j), p[j], w, c);
         store_from_float<T>(theta, j, th);
+    }
+}
+
+
+// Calls f.template operator()<param dtype, grad dtype>() for the block's tensor.
+template <class F>
+auto with_dtypes(const TensorList& t, int i, F&& f)
+{
+    auto grad = [&](auto tp) {
+        constexpr DType P = decltype(tp)::value;
+        switch (t.grad_dtype[i]) {
+        case DType::bfloat16: return f(tp, std::integral_constant<DType, DType::bfloat16>{});
+        case DType::float16: return f(tp, std::integral_constant<DType, DType::float16>{});
+        default: return f(std::integral_constant<DType, P>{}, std::integral_constant<DType, DType::float32>{});
+        }
+    };
+    switch (t.param_dtype[i]) {
+    case DType::bfloat16: return grad(std::integral_constant<DType, DType::bfloat16>{});
+    case DType::float16: return grad(std::integral_constant<DType, DType::float16>{});
+    default: return grad(std::integral_constant<DType, DType::float32>{});
     }
 }
 
@@ -68,20 +88,12 @@ void update(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c)
 
 EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b)
 {
-    switch (t.dtype) {
-    case DType::bfloat16: return reduce<DType::bfloat16>(t, b);
-    case DType::float16: return reduce<DType::float16>(t, b);
-    default: return reduce<DType::float32>(t, b);
-    }
+    return with_dtypes(t, b.tensor, [&](auto tp, auto tg) { return reduce<decltype(tp)::value, decltype(tg)::value>(t, b); });
 }
 
 void ecd_update_block(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c)
 {
-    switch (t.dtype) {
-    case DType::bfloat16: update<DType::bfloat16>(t, b, c); break;
-    case DType::float16: update<DType::float16>(t, b, c); break;
-    default: update<DType::float32>(t, b, c); break;
-    }
+    with_dtypes(t, b.tensor, [&](auto tp, auto tg) { update<decltype(tp)::value, decltype(tg)::value>(t, b, c); });
 }
 
 }  // namespace symbreak::cpu::SYMBREAK_ISA

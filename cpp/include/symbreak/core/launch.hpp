@@ -34,21 +34,23 @@ void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::
 
 // Fused ECD-family step. Every pointer is device memory that stays valid across steps (the caller caches the
 // tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces
-// of chunk_size elements (chunk_tensor[c], chunk_begin[c]).
+// of chunk_size elements (chunk_tensor[c], chunk_begin[c]). Slot kSlotD must hold d before the first step.
 struct EcdStepTables {
     const void* params;
+    const int* param_dtype;  // DType codes
     const void* grads;
+    const int* grad_dtype;
     const void* momenta;
     const std::int64_t* numel;
     const std::int64_t* offset;
     const float* lr;
+    const float* eta;
     const float* wd;
     const int* chunk_tensor;
     const std::int64_t* chunk_begin;
     int n_tensors;
     int n_chunks;
     std::int64_t chunk_size;
-    DType dtype;
 };
 struct EcdStepBuffers {
     void* partial;        // n_chunks EcdSums
@@ -57,7 +59,7 @@ struct EcdStepBuffers {
     void* noise_partial;  // n_chunks doubles
     void* flag;           // one int
     void* globals;        // kSlotCount doubles
-    const void* loss;     // one float
+    const void* loss;     // one double
 };
 // kind 0: ECD, 1: ECDSep; first: the optimizer's first step (initialises the momenta).
 void ecd_step(const EcdStepTables& tables, const EcdStepBuffers& buffers, const EcdHyper& hp, int kind, bool first,

@@ -65,57 +65,65 @@ SYMBREAK_HD void ecd_element(float& theta, float g, float& p, float w, const Ecd
 enum EcdSlot : int {
     kSlotStep = 0,         // steps taken (skipped steps excluded)
     kSlotInitialized = 1,  // 1 after the first step initialised the momenta
-    kSlotSkipped = 2,      // 1 if the last call skipped its step (non-finite, or F̃ / V at or below eps2)
+    kSlotStatus = 2,       // last call: 0 applied, 1 skipped (non-finite), 2 skipped (F̃ or V at or below eps2)
     kSlotD = 3,            // d, number of elements
     kSlotP2 = 4,           // P² = ‖p‖²
     kSlotE = 5,            // conserved energy (ECDSep, BBI)
     kSlotH = 6,            // effective step of the last step (ECD: lr / √η)
     kSlotNu = 7,           // effective noise (ECD: ν / √d)
     kSlotF = 8,            // F̃ of the last step
+    kSlotMomentumScale = 9,  // true momentum = this × stored momentum (fused steps keep it 1)
     kSlotCount = 16,
 };
+enum EcdStatus : int { kApplied = 0, kNonFinite = 1, kFloor = 2 };
 
-// Step-wide hyper-parameters (per-tensor lr and weight decay travel with the tensors).
+// Step-wide hyper-parameters (per-tensor lr, η and weight decay travel with the tensors).
 struct EcdHyper {
     double eta, F0, nu, s, delta_energy, eps1, eps2;
     bool conserve_energy, global_projection;
 };
 
+// ½ Σ_i w_i ‖θ_i‖² over the tensors with weight decay (a tensor without decay contributes nothing, even
+// if its ‖θ‖² is not finite).
+SYMBREAK_HD double ecd_decay_energy(const EcdSums* sums, const float* wd, int n)
+{
+    double Q = 0;
+    for (int i = 0; i < n; ++i)
+        if (wd[i] != 0.0f) Q += 0.5 * wd[i] * sums[i].tt;
+    return Q;
+}
+
 // ECD (q = 1, scaled), steps 1-5 of spec/ecd.md §1 given the sums of pass 1: fills per-tensor coefficients and
 // the new P² (before noise). Returns false when the step must be skipped (F̃ <= eps2).
-SYMBREAK_HD bool ecd_scalars(const EcdSums* sums, const float* lr, const float* wd, int n, double loss,
-                             const EcdHyper& hp, double* g, EcdCoeffs* coeffs)
+SYMBREAK_HD bool ecd_scalars(const EcdSums* sums, const float* lr, const float* eta, const float* wd, int n,
+                             double loss, const EcdHyper& hp, double* g, EcdCoeffs* coeffs)
 {
-    double Q = 0, pG = 0;
-    for (int i = 0; i < n; ++i) {
-        Q += 0.5 * wd[i] * sums[i].tt;
-        pG += sums[i].pG;
-    }
-    const double F = loss + Q - hp.F0, d = g[kSlotD], P2 = g[kSlotP2];
+    double pG = 0;
+    for (int i = 0; i < n; ++i) pG += sums[i].pG;
+    const double F = loss + ecd_decay_energy(sums, wd, n) - hp.F0, d = g[kSlotD], P2 = g[kSlotP2];
     if (!(F > hp.eps2)) return false;
     const double c = (!hp.conserve_energy || P2 == 0.0 || fabs(1.0 - P2) < hp.eps1) ? 1.0 : 1.0 / sqrt(P2);
     double P2_new = 0;
     for (int i = 0; i < n; ++i) {
-        const double h = lr[i] / sqrt(hp.eta);
-        const double k = h * hp.eta * d / (2.0 * (d - 1.0) * F);
+        const double h = lr[i] / sqrt(static_cast<double>(eta[i]));
+        const double k = h * eta[i] * d / (2.0 * (d - 1.0) * F);
         const double delta = c * (hp.global_projection ? pG : sums[i].pG);
         const double a = c * (1.0 + k * delta);
         P2_new += a * a * sums[i].pp - 2.0 * a * k * sums[i].pG + k * k * sums[i].GG;
         coeffs[i] = {static_cast<float>(a), static_cast<float>(k), static_cast<float>(h)};
-        g[kSlotH] = h;
     }
+    g[kSlotH] = n > 0 ? coeffs[0].h : 0.0;
     g[kSlotF] = F;
     g[kSlotP2] = P2_new;
     return true;
 }
 
 // ECDSep, steps 1-5 of spec/ecd.md §2 (lr is Δt). The θ step uses the new P², known in closed form.
-SYMBREAK_HD bool ecdsep_scalars(const EcdSums* sums, const float* lr, const float* wd, int n, double loss,
-                                const EcdHyper& hp, double* g, EcdCoeffs* coeffs)
+SYMBREAK_HD bool ecdsep_scalars(const EcdSums* sums, const float* lr, const float* /*eta: global for ECDSep*/,
+                                const float* wd, int n, double loss, const EcdHyper& hp, double* g,
+                                EcdCoeffs* coeffs)
 {
-    double Q = 0;
-    for (int i = 0; i < n; ++i) Q += 0.5 * wd[i] * sums[i].tt;
-    const double F = loss + Q - hp.F0;
+    const double F = loss + ecd_decay_energy(sums, wd, n) - hp.F0;
     const double V = F > 0 ? pow(F, hp.eta) : 0.0;
     if (!(V > hp.eps2)) return false;
     const double P2 = g[kSlotP2], P2_true = g[kSlotE] / V - hp.s;
@@ -127,8 +135,9 @@ SYMBREAK_HD bool ecdsep_scalars(const EcdSums* sums, const float* lr, const floa
         P2_new += c * c * sums[i].pp - 2.0 * c * k * sums[i].pG + k * k * sums[i].GG;
         coeffs[i] = {static_cast<float>(c), static_cast<float>(k), 0.0f};
     }
-    for (int i = 0; i < n; ++i) coeffs[i].h = static_cast<float>(2.0 * lr[i] / (hp.s + P2_new));
-    g[kSlotH] = 2.0 * lr[0] / (hp.s + P2_new);
+    const double denom = hp.s + P2_new;  // θ moves only when s + P² > 0
+    for (int i = 0; i < n; ++i) coeffs[i].h = static_cast<float>(denom > 0 ? 2.0 * lr[i] / denom : 0.0);
+    g[kSlotH] = n > 0 ? coeffs[0].h : 0.0;
     g[kSlotF] = F;
     g[kSlotP2] = P2_new;
     return true;

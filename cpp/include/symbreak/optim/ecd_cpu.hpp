@@ -2,6 +2,7 @@
 // order, so sums, and therefore trajectories, do not depend on the thread count.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "symbreak/optim/ecd.hpp"
 #include "symbreak/optim/tensor_list.hpp"
@@ -24,10 +25,14 @@ void ecd_scale_momenta(const TensorList& t, float scale);
 
 enum class EcdKind : int { ecd = 0, ecdsep = 1 };
 
+// Sums `n` doubles in place over the ranks of a sharded run (empty: one process).
+using AllReduce = std::function<void(double* data, std::size_t n)>;
+
 // One whole fused step of ECD or ECDSep (spec/ecd.md §1, §2): reduce pass, scalar phase, update pass, noise.
-// lr has one entry per tensor; globals holds the EcdSlot values (read and written). A non-finite loss or
-// gradient, or F̃ (V) at or below eps2, leaves parameters, momenta and globals untouched except kSlotSkipped.
-void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const EcdHyper& hp, double loss, double* globals,
-              std::uint64_t seed);
+// lr and eta have one entry per tensor; globals holds the EcdSlot values (read and written); d_count is this
+// rank's share of d, used at the first step. A non-finite loss, gradient or ‖θ‖², or F̃ (V) at or below
+// eps2, leaves parameters, momenta and globals untouched except kSlotStatus.
+void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const float* eta, const EcdHyper& hp, double loss,
+              double* globals, std::uint64_t seed, double d_count, const AllReduce& allreduce);
 
 }  // namespace symbreak::cpu

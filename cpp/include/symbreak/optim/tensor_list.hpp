@@ -1,5 +1,5 @@
 // The tensors of one optimizer on one device, as raw pointers (no torch headers), and the element types.
-// Parameters and gradients share one dtype; momenta are always float32 (math is float32 throughout).
+// Each parameter and gradient has its own dtype; momenta are always float32 (math is float32 throughout).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -17,9 +17,10 @@ enum class DType : int { float32 = 0, bfloat16 = 1, float16 = 2 };
 
 struct TensorList {
     int count = 0;
-    DType dtype = DType::float32;
     void* const* params = nullptr;
+    const DType* param_dtype = nullptr;
     const void* const* grads = nullptr;
+    const DType* grad_dtype = nullptr;
     float* const* momenta = nullptr;
     const std::int64_t* numel = nullptr;
     const std::int64_t* offset = nullptr;       // global index of each tensor's first element (noise counter)
@@ -81,6 +82,24 @@ SYMBREAK_HD void store_from_float(void* base, std::int64_t i, float v)
     if constexpr (T == DType::float32) static_cast<float*>(base)[i] = v;
     else if constexpr (T == DType::bfloat16) static_cast<std::uint16_t*>(base)[i] = float_to_bf16(v);
     else static_cast<std::uint16_t*>(base)[i] = float_to_half(v);
+}
+
+SYMBREAK_HD float load_as_float(DType t, const void* base, std::int64_t i)
+{
+    switch (t) {
+    case DType::bfloat16: return load_as_float<DType::bfloat16>(base, i);
+    case DType::float16: return load_as_float<DType::float16>(base, i);
+    default: return load_as_float<DType::float32>(base, i);
+    }
+}
+
+SYMBREAK_HD void store_from_float(DType t, void* base, std::int64_t i, float v)
+{
+    switch (t) {
+    case DType::bfloat16: store_from_float<DType::bfloat16>(base, i, v); break;
+    case DType::float16: store_from_float<DType::float16>(base, i, v); break;
+    default: store_from_float<DType::float32>(base, i, v); break;
+    }
 }
 
 }  // namespace symbreak

@@ -24,7 +24,7 @@ system-deps:
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "scikit-build-core>=0.10" "pybind11>=2.12" ninja cmake numpy scipy matplotlib pytest hypothesis
+	$(PIP) install -q "scikit-build-core>=0.10" "pybind11>=2.12" ninja cmake numpy scipy matplotlib pytest hypothesis $(TORCH)
 	touch $@
 
 venv: $(VENV)/.ready

@@ -38,8 +38,6 @@ def step(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Ten
     """One fused ECD or ECDSep step (contract in ``_base``)."""
     if name not in ("ecd", "ecdsep"):
         raise ValueError(f"no fused step for {name!r}")
-    if not params:
-        return
     eta_default = float(hypers.get("eta", 1.0))
     per = (_per_tensor(groups, group_ids, "lr", 0.0), _per_tensor(groups, group_ids, "eta", eta_default),
            _per_tensor(groups, group_ids, "weight_decay", 0.0))

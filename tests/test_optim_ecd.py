@@ -445,3 +445,54 @@ def test_symbreak_imports_without_torch():
             "assert 'symbreak.optim' not in sys.modules; print(symbreak.__version__)")
     env = {**os.environ, "PYTHONPATH": root}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+
+
+# -- CUDA: graph capture and autocast (run when a GPU is lent) --------------------------------------------------
+def _cuda_or_skip():
+    if not symbreak.cuda_available() or not torch.cuda.is_available():
+        pytest.skip("no CUDA device for torch")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["ECD", "ECDSep"])
+def test_fused_cuda_step_replays_in_a_cuda_graph(name):
+    _cuda_or_skip()
+    cls = CLASSES[name]
+    eager, captured = make_params(device="cuda"), make_params(device="cuda")
+    opt_e, opt_c = cls(eager, impl="fused", **LIVELY[name]), cls(captured, impl="fused", **LIVELY[name])
+    run(opt_e, eager, 3)
+    run(opt_c, captured, 3)  # warm-up: momenta initialised, tables cached, no host checks left
+    loss = objective(captured)
+    loss.backward()
+    static_loss = loss.detach().clone()
+    graph = torch.cuda.CUDAGraph()
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream), torch.cuda.graph(graph):
+        opt_c.step(loss=static_loss)
+    torch.cuda.current_stream().wait_stream(stream)
+    for _ in range(5):  # same gradients and loss each replay, eagerly and in the graph
+        graph.replay()
+        opt_e.step(loss=static_loss)
+    torch.cuda.synchronize()
+    for a, b in zip(eager, captured):
+        assert torch.allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.gpu
+def test_fused_cuda_bf16_autocast_training_loop():
+    _cuda_or_skip()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.GELU(), torch.nn.Linear(64, 1)).cuda()
+    x = torch.randn(256, 16, device="cuda")
+    y = x[:, :1] * x[:, 1:2]
+    opt = ECD(model.parameters(), lr=0.5, eta=10.0, F0=0.0)
+    first = None
+    for _ in range(200):
+        opt.zero_grad()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = torch.nn.functional.mse_loss(model(x).float(), y)
+        loss.backward()
+        opt.step(loss=loss)
+        first = first if first is not None else loss.item()
+    assert torch.isfinite(loss) and loss.item() < 0.5 * first

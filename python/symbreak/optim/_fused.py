@@ -95,6 +95,7 @@ class _CudaTables:
                         "flag": torch.zeros(1, dtype=torch.int32, device=dev)}
         self.sizes = {"n_tensors": n, "n_chunks": c, "chunk_size": _CHUNK}
         self.initialized = False
+        self.per: tuple | None = None  # the lr, eta, weight decay lists last copied to the device
 
     @staticmethod
     def key_of(params: list[Tensor], grads: list[Tensor], momenta: list[Tensor]) -> tuple:
@@ -114,8 +115,10 @@ def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: li
     key = _CudaTables.key_of(params, grads, momenta)
     if cached is None or cached.key != key:
         cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, momenta, offsets)
-    for k, values in zip(("lr", "eta", "wd"), per):
-        cached.tensors[k].copy_(torch.tensor(values, dtype=torch.float32), non_blocking=True)
+    if cached.per != per:  # copy hyper-parameters only when they change, so a steady step is graph-capturable
+        for k, values in zip(("lr", "eta", "wd"), per):
+            cached.tensors[k].copy_(torch.tensor(values, dtype=torch.float32))
+        cached.per = per
     if not cached.initialized:
         # Until a first step has initialised the momenta the host checks once per step (one sync, at most a
         # few times in a run); afterwards the step never synchronises.

@@ -12,11 +12,23 @@ typedef float f8 __attribute__((vector_size(32)));
 typedef double d8 __attribute__((vector_size(64)));
 typedef std::int32_t i8x __attribute__((vector_size(32)));
 
+typedef std::uint16_t u16x8 __attribute__((vector_size(16)));
+typedef std::uint32_t u32x8 __attribute__((vector_size(32)));
+
 template <DType T>
 f8 load8(const void* base, std::int64_t j)
 {
     f8 v;
-    for (int l = 0; l < kLanes; ++l) v[l] = load_as_float<T>(base, j + l);
+    if constexpr (T == DType::float32) {
+        __builtin_memcpy(&v, static_cast<const float*>(base) + j, sizeof(v));
+    } else if constexpr (T == DType::bfloat16) {  // bf16 is the top half of a float32
+        u16x8 h;
+        __builtin_memcpy(&h, static_cast<const std::uint16_t*>(base) + j, sizeof(h));
+        const u32x8 bits = __builtin_convertvector(h, u32x8) << 16;
+        __builtin_memcpy(&v, &bits, sizeof(v));
+    } else {
+        for (int l = 0; l < kLanes; ++l) v[l] = load_as_float<T>(base, j + l);
+    }
     return v;
 }
 

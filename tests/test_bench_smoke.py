@@ -68,3 +68,20 @@ def test_mcising_measured(bench):
     assert len(mc) == 2 and all(r["flips_per_ns"] > 0 for r in mc)
     assert data["versions"]["mcising"]
     assert all(q["symbreak_cpu_all_vs_mcising"] > 0 for q in data["ratios"])
+
+
+def test_optimizer_benchmark_smoke(tmp_path):
+    """bench/bench_optim.py runs end to end on a tiny model and writes its JSON."""
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("bench_optim", Path(__file__).parents[1] / "bench" / "bench_optim.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "optim.json"
+    result = bench.main(["--sizes", "0.02", "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text())["rows"] == result["rows"]
+    timed = [r for r in result["rows"] if "seconds" in r]
+    assert {r["impl"] for r in timed} == {"ECD-fused", "ECD-foreach", "ECD-reference", "AdamW-foreach", "AdamW-fused"}
+    assert all(r["seconds"] > 0 and r["state_bytes"] > 0 for r in timed)
+    ecd = next(r for r in timed if r["impl"] == "ECD-fused")
+    adam = next(r for r in timed if r["impl"] == "AdamW-fused" and r["layout"] == ecd["layout"])
+    assert adam["state_bytes"] == 2 * ecd["state_bytes"]  # one state buffer against two

@@ -102,9 +102,11 @@ void bind_optim(py::module_& m)
         [](const std::string& kind, py::dict tables, py::dict buffers, py::dict hyper, bool first, std::uint64_t seed,
            int device, std::uintptr_t stream) {
             auto ptr = [](const py::dict& d, const char* key) { return reinterpret_cast<void*>(d[key].cast<std::uintptr_t>()); };
-            const cuda::EcdStepTables t{ptr(tables, "params"), static_cast<const int*>(ptr(tables, "param_dtype")),
-                                        ptr(tables, "grads"), static_cast<const int*>(ptr(tables, "grad_dtype")),
-                                        ptr(tables, "momenta"),
+            const cuda::EcdStepTables t{static_cast<void* const*>(ptr(tables, "params")),
+                                        static_cast<const int*>(ptr(tables, "param_dtype")),
+                                        static_cast<const void* const*>(ptr(tables, "grads")),
+                                        static_cast<const int*>(ptr(tables, "grad_dtype")),
+                                        static_cast<float* const*>(ptr(tables, "momenta")),
                                         static_cast<const std::int64_t*>(ptr(tables, "numel")),
                                         static_cast<const std::int64_t*>(ptr(tables, "offset")),
                                         static_cast<const float*>(ptr(tables, "lr")),

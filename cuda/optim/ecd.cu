@@ -13,22 +13,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-struct Tables {  // device arrays, one entry per tensor or per chunk
-    void* const* params;
-    const int* param_dtype;
-    const void* const* grads;
-    const int* grad_dtype;
-    float* const* momenta;
-    const std::int64_t* numel;
-    const std::int64_t* offset;
-    const float* lr;
-    const float* eta;
-    const float* wd;
-    const int* chunk_tensor;
-    const std::int64_t* chunk_begin;
-    int n_tensors, n_chunks;
-    std::int64_t chunk_size;
-};
+using Tables = EcdStepTables;  // device arrays, one entry per tensor or per chunk
 
 __device__ EcdSums block_reduce(EcdSums s)
 {
@@ -218,14 +203,11 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
 
 }  // namespace
 
-void ecd_step(const EcdStepTables& tab, const EcdStepBuffers& buf, const EcdHyper& hp, int kind, bool first,
+void ecd_step(const EcdStepTables& tables, const EcdStepBuffers& buf, const EcdHyper& hp, int kind, bool first,
               std::uint64_t seed, int device_id, std::uintptr_t stream)
 {
     DeviceGuard guard(device_id);
-    const Tables t{static_cast<void* const*>(tab.params), tab.param_dtype, static_cast<const void* const*>(tab.grads),
-                   tab.grad_dtype, static_cast<float* const*>(tab.momenta), tab.numel, tab.offset, tab.lr, tab.eta,
-                   tab.wd, tab.chunk_tensor, tab.chunk_begin, tab.n_tensors, tab.n_chunks, tab.chunk_size};
-    launch_step(t, buf, hp, kind, first, seed, as_stream(stream));
+    launch_step(tables, buf, hp, kind, first, seed, as_stream(stream));
 }
 
 }  // namespace symbreak::cuda

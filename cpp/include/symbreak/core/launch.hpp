@@ -36,11 +36,11 @@ void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::
 // tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces
 // of chunk_size elements (chunk_tensor[c], chunk_begin[c]). Slot kSlotD must hold d before the first step.
 struct EcdStepTables {
-    const void* params;
+    void* const* params;
     const int* param_dtype;  // DType codes
-    const void* grads;
+    const void* const* grads;
     const int* grad_dtype;
-    const void* momenta;
+    float* const* momenta;
     const std::int64_t* numel;
     const std::int64_t* offset;
     const float* lr;

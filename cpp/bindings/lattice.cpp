@@ -5,6 +5,7 @@
 
 #include "dlpack.hpp"
 #include "symbreak/lattice/ising_model.hpp"
+#include "symbreak/lattice/xy_model.hpp"
 
 namespace py = pybind11;
 
@@ -114,6 +115,75 @@ void bind_lattice(py::module_& m)
         .def("dlpack", [](const IsingModel& self) {
             return to_dlpack(self.buffer(), storage_shape(self.geometry()), DLDataType{0, 8, 1});
         });
+
+    py::class_<XYModel>(lat, "XYCore")
+        .def(py::init([](const std::vector<std::int64_t>& shape, int replicas, bool double_precision,
+                         const std::string& device, int device_id, std::uint64_t seed) {
+                 return XYModel(shape, replicas, double_precision, parse_device(device), device_id, seed);
+             }),
+             py::arg("shape"), py::arg("replicas"), py::arg("double_precision"), py::arg("device"),
+             py::arg("device_id"), py::arg("seed"))
+        .def(
+            "set_state",
+            [](XYModel& self, py::array theta, py::array omega, double J, double h) {
+                const std::size_t n = static_cast<std::size_t>(self.grid().sites() * self.replicas());
+                const auto dtype = self.double_precision() ? py::dtype::of<double>() : py::dtype::of<float>();
+                for (const py::array* a : {&theta, &omega})
+                    if (!a->dtype().is(dtype) || static_cast<std::size_t>(a->size()) != n ||
+                        !(a->flags() & py::array::c_style))
+                        throw std::invalid_argument("state arrays must be C-contiguous, of the model's dtype and size");
+                self.set_state(theta.data(), omega.data(), J, h);
+            },
+            py::arg("theta"), py::arg("omega"), py::arg("J"), py::arg("h"))
+        .def("get_state",
+             [](const XYModel& self) {
+                 const py::ssize_t n = self.grid().sites() * self.replicas();
+                 const auto dtype = self.double_precision() ? py::dtype::of<double>() : py::dtype::of<float>();
+                 auto empty = py::module_::import("numpy").attr("empty");
+                 py::array theta = empty(n, dtype), omega = empty(n, dtype);
+                 self.get_state(theta.mutable_data(), omega.mutable_data());
+                 return py::make_tuple(theta, omega);
+             })
+        .def(
+            "run",
+            [](XYModel& self, py::array_t<double, py::array::c_style | py::array::forcecast> temperatures,
+               std::int64_t measure_every, double dt, double gamma, double I, double J, double h) {
+                std::vector<double> T(temperatures.data(), temperatures.data() + temperatures.size());
+                XYSeries s;
+                {
+                    py::gil_scoped_release release;
+                    s = self.run(T, measure_every, XYParams{dt, gamma, I, J, h});
+                }
+                py::dict out;
+                out["step"] = to_numpy(s.step);
+                out["T"] = to_numpy(s.temperature);
+                for (auto [key, v] : {std::pair{"cos_sum", &s.cos_sum}, std::pair{"sin_sum", &s.sin_sum},
+                                      std::pair{"bond_sum", &s.bond_sum}, std::pair{"omega2", &s.omega2},
+                                      std::pair{"omega2_post_o", &s.omega2_post_o}})
+                    out[key] = to_numpy(*v);
+                return out;
+            },
+            py::arg("temperatures"), py::arg("measure_every"), py::arg("dt"), py::arg("gamma"), py::arg("I"),
+            py::arg("J"), py::arg("h"))
+        .def(
+            "measure",
+            [](const XYModel& self) {
+                const XYSeries s = self.measure(0.0);
+                py::dict out;
+                for (auto [key, v] : {std::pair{"cos_sum", &s.cos_sum}, std::pair{"sin_sum", &s.sin_sum},
+                                      std::pair{"bond_sum", &s.bond_sum}, std::pair{"omega2", &s.omega2}})
+                    out[key] = to_numpy(*v);
+                return out;
+            })
+        .def(
+            "metropolis",
+            [](XYModel& self, std::int64_t sweeps, double T, double J, double h, double delta) {
+                py::gil_scoped_release release;
+                return self.metropolis(sweeps, T, J, h, delta);
+            },
+            py::arg("sweeps"), py::arg("T"), py::arg("J"), py::arg("h"), py::arg("delta"))
+        .def_property("step", &XYModel::step, &XYModel::set_step)
+        .def_property_readonly("seed", &XYModel::seed);
 }
 
 }  // namespace symbreak::bindings

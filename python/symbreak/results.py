@@ -19,8 +19,11 @@ class RunResult:
         T: temperature of the measured step.
         m: magnetization per site (signed).
         abs_m: |m|.
-        u: energy per site, in units of J.
+        u: energy per site, in units of J (for rotors: the potential energy).
         sites: number of sites N (needed for susceptibility and specific heat).
+        extra: further columns of the simulator (e.g. the rotors' kinetic energy), same length.
+
+    With R > 1 replicas every observable column has shape (measurements, R); step and T stay 1-D.
     """
 
     step: np.ndarray
@@ -30,12 +33,13 @@ class RunResult:
     u: np.ndarray
     sites: int
     meta: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.step)
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {"step": self.step, "T": self.T, "m": self.m, "abs_m": self.abs_m, "u": self.u}
+        return {"step": self.step, "T": self.T, "m": self.m, "abs_m": self.abs_m, "u": self.u, **self.extra}
 
     def summary(self, discard: float = 0.2) -> dict:
         """Equilibrium estimates with error bars at a constant temperature (see analysis.stats.summarize).
@@ -71,4 +75,5 @@ class RunResult:
         if not results:
             raise ValueError("concatenate needs at least one RunResult")
         cols = {k: np.concatenate([getattr(r, k) for r in results]) for k in ("step", "T", "m", "abs_m", "u")}
-        return RunResult(**cols, sites=results[0].sites, meta=dict(results[0].meta))
+        extra = {k: np.concatenate([r.extra[k] for r in results]) for k in results[0].extra}
+        return RunResult(**cols, sites=results[0].sites, meta=dict(results[0].meta), extra=extra)

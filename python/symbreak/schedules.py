@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import require_int, require_positive
+from ._validate import require_finite, require_int, require_positive
 
 __all__ = ["Schedule", "constant", "linear", "geometric", "piecewise", "as_schedule"]
 
@@ -26,8 +26,8 @@ class Schedule:
         values = np.ascontiguousarray(values, dtype=np.float64)
         if values.ndim != 1:
             raise ValueError("schedule values must be one-dimensional")
-        if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ValueError("schedule temperatures must be finite and > 0")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("schedule temperatures must be finite and >= 0 (the Ising model needs > 0)")
         self._values = values
         self._values.setflags(write=False)
         self.description = description
@@ -61,8 +61,10 @@ def _ramp(T0: float, T1: float, steps: int, shape: Callable[[np.ndarray], np.nda
 
 
 def constant(T: float, steps: int) -> Schedule:
-    """``steps`` steps at temperature ``T``."""
-    T = require_positive("T", T)
+    """``steps`` steps at temperature ``T`` (T = 0 is allowed: the rotors' NVE dynamics)."""
+    T = require_finite("T", T)
+    if T < 0:
+        raise ValueError(f"T must be >= 0 and finite, got {T}")
     return Schedule(np.full(require_int("steps", steps, 1), T), f"constant {T:g}")
 
 

@@ -1,5 +1,6 @@
 """Lattice simulators."""
 
 from .ising import Ising
+from .xy import XY
 
-__all__ = ["Ising"]
+__all__ = ["Ising", "XY"]

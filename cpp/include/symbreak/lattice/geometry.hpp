@@ -91,4 +91,25 @@ struct CheckerboardGeometry {
     }
 };
 
+// A plain periodic lattice in C order (1D, 2D or 3D), used by the XY rotors: site s has coordinates
+// (s / (n1 n2), s / n2 % n1, s % n2) for 3D, and 2·dim neighbours.
+struct PeriodicGrid {
+    int dim = 2;
+    std::int64_t n[3] = {1, 1, 1};
+
+    SYMBREAK_HD std::int64_t sites() const { return n[0] * n[1] * n[2]; }
+    SYMBREAK_HD int coordination() const { return 2 * dim; }
+
+    // Neighbour along axis a (0 = slowest) in direction d = ±1. Axes past dim have n = 1 and are unused.
+    SYMBREAK_HD std::int64_t shift(std::int64_t s, int a, int d) const
+    {
+        const std::int64_t stride = a == 0 ? n[1] * n[2] : a == 1 ? n[2] : 1;
+        const std::int64_t c = (s / stride) % n[a];
+        const std::int64_t cn = d > 0 ? (c + 1 == n[a] ? 0 : c + 1) : (c == 0 ? n[a] - 1 : c - 1);
+        return s + (cn - c) * stride;
+    }
+    // The lattice's axes: for dim < 3 the leading axes of n are 1 and skipped.
+    SYMBREAK_HD int first_axis() const { return 3 - dim; }
+};
+
 }  // namespace symbreak

@@ -16,6 +16,8 @@ enum class RngId : std::uint32_t {
     ecd_noise = 6,
     ecdsep_noise = 7,
     bbi_bounce = 8,
+    xy_langevin = 9,
+    xy_metropolis = 10,
 };
 
 }  // namespace symbreak

@@ -1,0 +1,110 @@
+// XY rotors: H = -J Σ_<ij> cos(θ_i - θ_j) - h Σ_i cos θ_i + ½ I Σ_i ω_i², angles θ, angular velocities ω.
+//
+// Langevin dynamics by BAOAB (Leimkuhler & Matthews): with torque τ_i = -∂H/∂θ_i,
+//   B: ω += (dt/2) τ / I     A: θ += (dt/2) ω     O: ω ← c₁ ω + √((1 - c₁²) T / I) ξ,  c₁ = e^{-γ dt}
+//   A: θ += (dt/2) ω         (new torques)        B: ω += (dt/2) τ / I
+// γ = 0 and T = 0 make O the identity and the step the symplectic velocity Verlet (NVE). ξ ~ N(0, 1) from
+// Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site (call e / 2,
+// lane e % 2 of normal2_double), the same on every backend; float32 lattices round the same float64 normals.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "symbreak/core/hd.hpp"
+#include "symbreak/lattice/geometry.hpp"
+#include "symbreak/rng/philox.hpp"
+
+namespace symbreak {
+
+// One step's coefficients, computed on the host from (dt, γ, T, I, J, h).
+struct XYStep {
+    double half_dt, half_dt_over_I, c1, sigma, J, h;
+};
+
+inline XYStep xy_step_coefficients(double dt, double gamma, double T, double I, double J, double h)
+{
+    const double c1 = std::exp(-gamma * dt);
+    return {0.5 * dt, 0.5 * dt / I, c1, std::sqrt((1.0 - c1 * c1) * T / I), J, h};
+}
+
+// Torque on site s of one replica (theta points at that replica's lattice).
+template <class Real>
+SYMBREAK_HD Real xy_torque(const PeriodicGrid& g, const Real* theta, std::int64_t s, Real J, Real h)
+{
+#if !defined(__CUDA_ARCH__)
+    using std::sin;
+#endif
+    const Real t = theta[s];
+    Real sum = 0;
+    for (int a = g.first_axis(); a < 3; ++a)
+        for (int d = -1; d <= 1; d += 2) sum += sin(t - theta[g.shift(s, a, d)]);
+    return -J * sum - h * sin(t);
+}
+
+// Standard normal of global element e at `step`.
+SYMBREAK_HD double xy_normal(PhiloxKey key, std::uint64_t step, std::uint64_t e)
+{
+    double z[2];
+    normal2_double(philox4x32_10(philox_counter(e / 2, 0, RngId::xy_langevin, step), key), z[0], z[1]);
+    return z[e % 2];
+}
+
+// Wrap into [-π, π) so that long runs keep full angular precision.
+template <class Real>
+SYMBREAK_HD Real xy_wrap(Real t)
+{
+#if !defined(__CUDA_ARCH__)
+    using std::floor;
+#endif
+    const Real two_pi = static_cast<Real>(6.283185307179586);
+    return t - two_pi * floor((t + static_cast<Real>(3.141592653589793)) / two_pi);
+}
+
+// B A O A of one site (with the torque of the previous step); returns ω right after O.
+template <class Real>
+SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, const XYStep& c)
+{
+    omega += static_cast<Real>(c.half_dt_over_I) * tau;
+    theta += static_cast<Real>(c.half_dt) * omega;
+    omega = static_cast<Real>(c.c1) * omega + static_cast<Real>(c.sigma) * xi;
+    const Real after_o = omega;
+    theta = xy_wrap(theta + static_cast<Real>(c.half_dt) * omega);
+    return after_o;
+}
+
+// The closing B with the new torque.
+template <class Real>
+SYMBREAK_HD void xy_b(Real& omega, Real tau, const XYStep& c)
+{
+    omega += static_cast<Real>(c.half_dt_over_I) * tau;
+}
+
+// Per-replica sums the observables come from (one bond per site and positive axis).
+struct XYTotals {
+    double cos_sum = 0, sin_sum = 0, bond_sum = 0, omega2 = 0;
+
+    SYMBREAK_HD void add(const XYTotals& o)
+    {
+        cos_sum += o.cos_sum;
+        sin_sum += o.sin_sum;
+        bond_sum += o.bond_sum;
+        omega2 += o.omega2;
+    }
+};
+
+template <class Real>
+SYMBREAK_HD void xy_accumulate(const PeriodicGrid& g, const Real* theta, const Real* omega, std::int64_t s,
+                               XYTotals& t)
+{
+#if !defined(__CUDA_ARCH__)
+    using std::cos;
+    using std::sin;
+#endif
+    const double th = theta[s];
+    t.cos_sum += cos(th);
+    t.sin_sum += sin(th);
+    for (int a = g.first_axis(); a < 3; ++a) t.bond_sum += cos(th - static_cast<double>(theta[g.shift(s, a, 1)]));
+    t.omega2 += static_cast<double>(omega[s]) * omega[s];
+}
+
+}  // namespace symbreak

@@ -1,0 +1,114 @@
+"""XY rotors: BAOAB against exact results, the Monte Carlo reference, and the simulator's contracts."""
+
+import numpy as np
+import pytest
+from scipy.special import i0, i1
+
+import symbreak
+from symbreak import schedules
+from symbreak.analysis import stats
+from symbreak.lattice import XY
+
+
+def test_nve_energy_error_shrinks_fourfold_when_dt_halves():
+    errors = []
+    for dt in (0.1, 0.05):
+        xy = XY((12, 12), T=0.5, gamma=0.0, dt=dt, seed=3)
+        xy.T = 0.0  # no kicks: symplectic velocity Verlet
+        r = xy.run(0.0, steps=int(10 / dt))
+        E = r.u + r.extra["kinetic"]
+        errors.append(np.abs(E - E[0]).max())
+    assert errors[0] < 0.02 and 3.2 < errors[0] / errors[1] < 4.8, errors
+
+
+@pytest.mark.parametrize("T", [0.3, 1.0])
+def test_1d_chain_bond_energy_and_equipartition(T):
+    """⟨cos Δθ⟩ = I₁(1/T)/I₀(1/T) exactly; the post-O kinetic temperature equals T without dt bias."""
+    chain = XY((128,), T=T, gamma=1.0, dt=0.2, seed=2, replicas=16)
+    chain.advance(100)
+    r = chain.run(T, steps=1500, measure_every=5)
+    bond = stats.mean_estimate(-r.u.mean(axis=1))
+    assert abs(bond.value - i1(1 / T) / i0(1 / T)) < 4.5 * bond.error + 1e-3, bond
+    t_kin = stats.mean_estimate(r.extra["T_kin"].mean(axis=1))
+    assert abs(t_kin.value - T) < 4.5 * t_kin.error + 2e-3 * T, t_kin
+
+
+def test_langevin_matches_monte_carlo_configurational_average():
+    T = 0.7
+    md = XY((10, 10), T=T, gamma=1.0, dt=0.1, seed=4, replicas=8)
+    md.advance(200)
+    u_md = stats.mean_estimate(md.run(T, steps=3000, measure_every=5).u.mean(axis=1))
+    mc = XY((10, 10), T=T, seed=5, replicas=8)
+    mc.metropolis(200, delta=1.5)
+    samples = []
+    for _ in range(300):
+        mc.metropolis(2, delta=1.5)
+        samples.append(mc.observables()["u"].mean())
+    u_mc = stats.mean_estimate(np.array(samples))
+    assert abs(u_md.value - u_mc.value) < 4.5 * np.hypot(u_md.error, u_mc.error), (u_md, u_mc)
+
+
+def test_free_rotors_velocity_autocorrelation():
+    """J = h = 0: ω is an Ornstein-Uhlenbeck process, ⟨ω(t) ω(0)⟩ = (T/I) e^{-γ t}."""
+    T, I, gamma, dt = 0.8, 2.0, 0.5, 0.1
+    xy = XY((64, 64), T=T, gamma=gamma, dt=dt, I=I, J=0.0, seed=6)
+    w0 = xy.omega.ravel().copy()
+    for k in (5, 10, 20):
+        xy.advance(5 if k == 5 else k // 2)
+        c = np.mean(w0 * xy.omega.ravel())
+        assert abs(c - T / I * np.exp(-gamma * k * dt)) < 5 * (T / I) / np.sqrt(w0.size), (k, c)
+
+
+def test_low_temperature_spin_waves():
+    T = 0.1
+    xy = XY((16, 16), T=T, gamma=1.0, dt=0.1, seed=7, init="ordered", replicas=4)
+    xy.advance(200)
+    r = xy.run(T, steps=1000, measure_every=10)
+    assert abs(r.u.mean() - (-2 + T / 2)) < 0.01 and r.abs_m.min() > 0.9
+
+
+def test_replica_zero_is_the_single_lattice_run_and_resume_is_exact():
+    one = XY((8, 6), T=0.6, seed=9)
+    many = XY((8, 6), T=0.6, seed=9, replicas=3)
+    assert np.array_equal(many.theta[0], one.theta)
+    one.advance(20), many.advance(20)
+    assert np.array_equal(many.theta[0], one.theta) and not np.array_equal(many.theta[1], one.theta)
+    state = one.state_dict()
+    one.run(schedules.linear(0.6, 0.2, 30))
+    again = XY((8, 6), T=2.0, seed=9)
+    again.load_state_dict(state)
+    again.run(schedules.linear(0.6, 0.2, 30))
+    assert np.array_equal(again.theta, one.theta) and np.array_equal(again.omega, one.omega)
+
+
+def test_results_do_not_depend_on_thread_count():
+    saved = symbreak.get_num_threads()
+    out = []
+    try:
+        for threads in (1, 2):
+            symbreak.set_num_threads(threads)
+            out.append(XY((70, 70), T=0.9, seed=1).advance(5).theta)
+    finally:
+        symbreak.set_num_threads(saved)
+    assert np.array_equal(out[0], out[1])
+
+
+def test_float32_tracks_float64():
+    a = XY((16, 16), T=0.5, seed=3, dtype="float64").advance(50)
+    b = XY((16, 16), T=0.5, seed=3, dtype="float32").advance(50)
+    assert b.theta.dtype == np.float32
+    assert np.abs(np.angle(np.exp(1j * (a.theta - b.theta)))).max() < 1e-2
+
+
+@pytest.mark.parametrize("kwargs,match", [({"T": -1.0}, "T"), ({"dt": 0.0}, "dt"), ({"gamma": -0.1}, "gamma"),
+                                          ({"I": 0.0}, "I"), ({"replicas": 0}, "replicas"), ({"dtype": "int8"}, "dtype"),
+                                          ({"init": "aligned"}, "init"), ({"device": "cuda"}, "cuda")])
+def test_bad_parameters(kwargs, match):
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        XY((8, 8), **kwargs)
+
+
+def test_bad_shapes():
+    for shape in [(2, 8), (8, 8, 8, 8), ()]:
+        with pytest.raises(ValueError, match="shape"):
+            XY(shape)

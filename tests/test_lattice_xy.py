@@ -112,3 +112,54 @@ def test_bad_shapes():
     for shape in [(2, 8), (8, 8, 8, 8), ()]:
         with pytest.raises(ValueError, match="shape"):
             XY(shape)
+
+
+# -- vortices, helicity modulus, correlations -------------------------------------------------------------------
+from symbreak.analysis import xy as obs  # noqa: E402
+
+
+def test_vortex_pair_and_total_winding():
+    L = 16
+    y, x = np.mgrid[0:L, 0:L] + 0.5
+    theta = np.arctan2(y - 4, x - 4) - np.arctan2(y - 11, x - 11)  # a vortex and an antivortex (not periodic-smooth)
+    w = obs.vortex_map(theta)
+    assert w[3, 3] == 1 and w[10, 10] == -1
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        assert obs.vortex_map(rng.uniform(-np.pi, np.pi, (12, 12))).sum() == 0
+    assert obs.vortex_density(np.zeros((8, 8))) == 0.0
+
+
+def test_vortex_density_low_and_near_kt():
+    cold = XY((24, 24), T=0.3, gamma=1.0, dt=0.2, seed=1, init="ordered", replicas=4)
+    cold.advance(300)
+    assert obs.vortex_density(cold.theta).max() < 2e-3
+    warm = XY((24, 24), T=0.9, seed=2, replicas=4)
+    warm.metropolis(400, delta=2.0)
+    densities = []
+    for _ in range(20):
+        warm.metropolis(5, delta=2.0)
+        densities.append(obs.vortex_density(warm.theta).mean())
+    assert 3e-3 < np.mean(densities) < 8e-2, densities
+
+
+def test_helicity_modulus_below_and_above_the_jump():
+    def upsilon(T):
+        m = XY((12, 12), T=T, seed=4, replicas=16)
+        m.metropolis(300, delta=1.5)
+        samples = []
+        for _ in range(8):
+            m.metropolis(10, delta=1.5)
+            samples.extend(m.theta)
+        return obs.helicity_modulus(np.array(samples), T)
+    low, high = upsilon(0.5), upsilon(1.4)
+    assert low.value > 2 * 0.5 / np.pi + 3 * low.error and high.value < 2 * 1.4 / np.pi - 3 * high.error, (low, high)
+
+
+def test_correlation_function():
+    assert np.allclose(obs.correlation_function(np.full((8, 8), 0.7)), 1.0)
+    k = 2 * np.pi / 16
+    theta = k * np.arange(16)[None, :] * np.ones((16, 1))  # a uniform twist along x
+    c = obs.correlation_function(theta)
+    r = np.arange(9)
+    assert np.allclose(c, 0.5 * (np.cos(k * r) + 1.0))

@@ -1,5 +1,5 @@
-"""Analysis: exact reference results and statistics of Monte Carlo time series."""
+"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables."""
 
-from . import exact, stats
+from . import exact, stats, xy
 
-__all__ = ["exact", "stats"]
+__all__ = ["exact", "stats", "xy"]

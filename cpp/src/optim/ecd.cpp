@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kBlock = 8192;  // reduction granularity: fixes the summation order
 
 struct Kernels {
-    EcdSums (*reduce)(const TensorList&, const EcdBlock&);
+    EcdSums (*reduce)(const TensorList&, const EcdBlock&, bool);
     void (*update)(const TensorList&, const EcdBlock&, const EcdCoeffs&);
 };
 
@@ -40,13 +40,13 @@ std::vector<EcdBlock> blocks_of(const TensorList& t)
 
 }  // namespace
 
-void ecd_reduce(const TensorList& t, EcdSums* out)
+void ecd_reduce(const TensorList& t, EcdSums* out, bool all_sums)
 {
     static const Kernels k = kernels();
     const std::vector<EcdBlock> blocks = blocks_of(t);
     std::vector<EcdSums> partial(blocks.size());
 #pragma omp parallel for schedule(dynamic, 4)
-    for (std::size_t i = 0; i < blocks.size(); ++i) partial[i] = k.reduce(t, blocks[i]);
+    for (std::size_t i = 0; i < blocks.size(); ++i) partial[i] = k.reduce(t, blocks[i], all_sums);
     for (int i = 0; i < t.count; ++i) out[i] = EcdSums{};
     for (std::size_t i = 0; i < blocks.size(); ++i) out[blocks[i].tensor].add(partial[i]);
 }
@@ -99,11 +99,11 @@ void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const float* e
     const int n = t.count;
     std::vector<EcdSums> sums(n);
     // Per-tensor sums, summed over ranks when the parameters are sharded (6 doubles per tensor).
-    auto reduce = [&] {
-        ecd_reduce(t, sums.data());
+    auto reduce = [&](bool all_sums) {
+        ecd_reduce(t, sums.data(), all_sums);
         if (allreduce) allreduce(reinterpret_cast<double*>(sums.data()), sums.size() * sizeof(EcdSums) / sizeof(double));
     };
-    reduce();
+    reduce(g[kSlotInitialized] == 0.0);  // ‖g‖² only for the first step
     EcdSums total;
     for (const auto& s : sums) total.add(s);
     const double Q = ecd_decay_energy(sums.data(), t.weight_decay, n);
@@ -132,7 +132,7 @@ void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const float* e
             g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
             g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
         }
-        reduce();
+        reduce(false);
     }
     const bool ok = kind == EcdKind::ecd
                         ? ecd_scalars(sums.data(), lr, eta, t.weight_decay, n, loss, hp, g, coeffs.data())

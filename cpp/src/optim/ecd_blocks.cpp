@@ -32,7 +32,8 @@ f8 load8(const void* base, std::int64_t j)
     return v;
 }
 
-template <DType T, DType TG>
+// kAll = false skips ‖θ‖² and ‖g‖², which a step needs only for weight decay and at initialisation.
+template <DType T, DType TG, bool kAll>
 EcdSums reduce(const TensorList& t, const EcdBlock& b)
 {
     d8 pp = {}, pG = {}, GG = {}, tt = {}, gg = {};
@@ -52,8 +53,10 @@ EcdSums reduce(const TensorList& t, const EcdBlock& b)
         pp += pd * pd;
         pG += pd * Gd;
         GG += Gd * Gd;
-        tt += td * td;
-        gg += gd * gd;
+        if constexpr (kAll) {
+            tt += td * td;
+            gg += gd * gd;
+        }
         bad -= ((g - g) != 0.0f);  // mask -1 where g is inf or NaN
     }
     EcdSums s;
@@ -98,9 +101,13 @@ auto with_dtypes(const TensorList& t, int i, F&& f)
 
 }  // namespace
 
-EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b)
+EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b, bool all_sums)
 {
-    return with_dtypes(t, b.tensor, [&](auto tp, auto tg) { return reduce<decltype(tp)::value, decltype(tg)::value>(t, b); });
+    const bool all = all_sums || t.weight_decay[b.tensor] != 0.0f;
+    return with_dtypes(t, b.tensor, [&](auto tp, auto tg) {
+        constexpr DType P = decltype(tp)::value, G = decltype(tg)::value;
+        return all ? reduce<P, G, true>(t, b) : reduce<P, G, false>(t, b);
+    });
 }
 
 void ecd_update_block(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c)

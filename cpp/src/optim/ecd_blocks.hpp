@@ -14,7 +14,7 @@ struct EcdBlock {
 };
 
 #define SYMBREAK_ECD_BLOCK_API                                                    \
-    EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b);             \
+    EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b, bool all_sums); \
     void ecd_update_block(const TensorList& t, const EcdBlock& b, const EcdCoeffs& c);
 namespace x86_64_v4 { SYMBREAK_ECD_BLOCK_API }
 namespace x86_64_v3 { SYMBREAK_ECD_BLOCK_API }

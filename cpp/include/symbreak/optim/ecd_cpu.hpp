@@ -10,8 +10,9 @@
 
 namespace symbreak::cpu {
 
-// Pass 1: per-tensor sums (out has t.count entries).
-void ecd_reduce(const TensorList& t, EcdSums* out);
+// Pass 1: per-tensor sums (out has t.count entries). Without all_sums, ‖θ‖² and ‖g‖² are left zero for
+// tensors without weight decay (a step needs ‖g‖² only when it initialises the momenta).
+void ecd_reduce(const TensorList& t, EcdSums* out, bool all_sums = true);
 
 // Pass 2: the shared element update with per-tensor coefficients.
 void ecd_update(const TensorList& t, const EcdCoeffs* coeffs);

@@ -86,23 +86,14 @@ __global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp
         g[kSlotStatus] = kNonFinite;
         return;
     }
-    g[kSlotInitialized] = 1.0;  // slot D was set by the caller before this first step
-    if (kind == 0) {
-        g[kSlotP2] = total.gg > 0 ? 1.0 : 0.0;
-        g[kSlotE] = total.gg > 0 ? 1.0 / sqrt(total.gg) : 0.0;  // scratch: the init scale
-    } else {
-        const double F0 = F + Q - hp.F0;
-        g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
-        g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
-        g[kSlotF] = total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0;  // scratch: the init scale
-    }
+    g[kSlotScratch] = ecd_initialise(kind, total, Q, F, hp, g);  // slot D was set by the caller
     go[0] = 1;
 }
 
-__global__ void init_kernel(Tables t, int kind, const double* g, const int* go)
+__global__ void init_kernel(Tables t, const double* g, const int* go)
 {
     if (!go[0]) return;
-    const float scale = static_cast<float>(kind == 0 ? g[kSlotE] : g[kSlotF]);
+    const float scale = static_cast<float>(g[kSlotScratch]);
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
     const DType tg = grad_type(t, i);
@@ -182,7 +173,7 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
     if (first) {
         reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
         init_scalar_kernel<<<1, 1, 0, s>>>(t, partial, hp, kind, loss, g, go);
-        init_kernel<<<grid, kThreads, 0, s>>>(t, kind, g, go);
+        init_kernel<<<grid, kThreads, 0, s>>>(t, g, go);
         SYMBREAK_CUDA_CHECK_LAUNCH();
     }
     reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);

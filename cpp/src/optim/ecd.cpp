@@ -113,25 +113,17 @@ void ecd_step(EcdKind kind, const TensorList& t, const float* lr, const float* e
     }
     std::vector<EcdCoeffs> coeffs(n);
     if (g[kSlotInitialized] == 0.0) {
-        // p = -g / ‖g‖ (ECD) or -g √(δE / ‖g‖²) (ECDSep): the shared update with a = 0, w = 0, h = 0.
-        const double norm = sqrt(total.gg);
-        const double scale = kind == EcdKind::ecd ? (norm > 0 ? 1.0 / norm : 0.0)
-                                                  : (total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0);
+        // p = -s g: the shared update with a = 0, k = s, w = 0, h = 0.
+        if (kind == EcdKind::ecd) {
+            if (allreduce) allreduce(&d_count, 1);
+            g[kSlotD] = d_count;
+        }
+        const double scale = ecd_initialise(kind == EcdKind::ecd ? 0 : 1, total, Q, loss, hp, g);
         std::vector<float> no_decay(n, 0.0f);
         TensorList plain = t;
         plain.weight_decay = no_decay.data();
         for (auto& c : coeffs) c = {0.0f, static_cast<float>(scale), 0.0f};
         ecd_update(plain, coeffs.data());
-        g[kSlotInitialized] = 1.0;
-        if (kind == EcdKind::ecd) {
-            if (allreduce) allreduce(&d_count, 1);
-            g[kSlotD] = d_count;
-            g[kSlotP2] = norm > 0 ? 1.0 : 0.0;
-        } else {
-            const double F0 = loss + Q - hp.F0;
-            g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
-            g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
-        }
         reduce(false);
     }
     const bool ok = kind == EcdKind::ecd

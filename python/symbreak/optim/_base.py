@@ -26,7 +26,7 @@ store the tensor as is; 0-8 match ``EcdSlot`` in cpp/include/symbreak/optim/ecd.
 12  SINCE_FIXED  BBI: ordinary steps since the start or the last fixed bounce (T₀ counter)
 13  N_FIXED      BBI: fixed bounces performed
 14  N_BOUNCES    BBI: bounces performed (fixed and progress-dependent)
-15  (reserved)
+15  SCRATCH      (fused CUDA step only: hand-over between its kernels within one step)
 ==  ===========  ===================================================================================
 
 Step contract (``_reference.step``, ``_foreach.step`` and ``symbreak.optim._fused.step`` all take it)

@@ -73,6 +73,7 @@ enum EcdSlot : int {
     kSlotNu = 7,           // effective noise (ECD: ν / √d)
     kSlotF = 8,            // F̃ of the last step
     kSlotMomentumScale = 9,  // true momentum = this × stored momentum (fused steps keep it 1)
+    kSlotScratch = 15,       // device-side hand-over inside one step (the initial momentum scale)
     kSlotCount = 16,
 };
 enum EcdStatus : int { kApplied = 0, kNonFinite = 1, kFloor = 2 };
@@ -91,6 +92,22 @@ SYMBREAK_HD double ecd_decay_energy(const EcdSums* sums, const float* wd, int n)
     for (int i = 0; i < n; ++i)
         if (wd[i] != 0.0f) Q += 0.5 * wd[i] * sums[i].tt;
     return Q;
+}
+
+// First step (spec/ecd.md, initialisation): sets the initial globals and returns s such that p = -s g
+// (ECD: s = 1/‖g‖, ‖p‖ = 1; ECDSep: s = √(δE/‖g‖²), E = V₀ (s + δE)); zero momenta when g = 0. Slot D is
+// set by the caller. kind 0: ECD, 1: ECDSep.
+SYMBREAK_HD double ecd_initialise(int kind, const EcdSums& total, double Q, double loss, const EcdHyper& hp, double* g)
+{
+    g[kSlotInitialized] = 1.0;
+    if (kind == 0) {
+        g[kSlotP2] = total.gg > 0 ? 1.0 : 0.0;
+        return total.gg > 0 ? 1.0 / sqrt(total.gg) : 0.0;
+    }
+    const double F0 = loss + Q - hp.F0;
+    g[kSlotE] = (F0 > 0 ? pow(F0, hp.eta) : 0.0) * (hp.s + hp.delta_energy);
+    g[kSlotP2] = total.gg > 0 ? hp.delta_energy : 0.0;
+    return total.gg > 0 ? sqrt(hp.delta_energy / total.gg) : 0.0;
 }
 
 // ECD (q = 1, scaled), steps 1-5 of spec/ecd.md §1 given the sums of pass 1: fills per-tensor coefficients and

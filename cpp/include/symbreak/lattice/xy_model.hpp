@@ -32,7 +32,6 @@ public:
     std::uint64_t seed() const { return seed_; }
     std::uint64_t step() const { return step_; }
     void set_step(std::uint64_t s) { step_ = s; }
-    const std::shared_ptr<Buffer>& theta() const { return theta_; }
 
     // Host arrays of R·N values of the model's precision; torques are recomputed for (J, h).
     void set_state(const void* theta, const void* omega, double J, double h);

@@ -1,4 +1,4 @@
-"""Command line: ``symbreak info`` and ``symbreak ising ...`` (also ``python -m symbreak``).
+"""``symbreak ising``: the Ising model along a temperature schedule.
 
 Example::
 
@@ -11,131 +11,46 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
 
 import numpy as np
 
-from . import __version__, get_num_threads, info, schedules, set_num_threads
-from .lattice import Ising
-from .results import RunResult
-
-__all__ = ["main"]
-
-PROG = "symbreak"
+from .. import __version__, get_num_threads, schedules, set_num_threads
+from ..lattice import Ising
+from ..results import RunResult
+from ._common import PROG, Progress, anneal, int_at_least, temperature
 
 
-# -- argument types: each raises ArgumentTypeError, which argparse reports as "argument --X: ..." ----------
-def _temperature(text: str) -> float:
-    """A temperature in units of J/k_B: finite and > 0."""
-    try:
-        T = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(T) and T > 0):
-        raise argparse.ArgumentTypeError(f"temperature must be finite and > 0, got {text}")
-    return T
-
-
-def _anneal(text: str) -> tuple[float, float]:
-    """``T0:T1``: start and end temperatures."""
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected T0:T1 (e.g. 3.5:1.0), got {text!r}")
-    return _temperature(parts[0]), _temperature(parts[1])
-
-
-def _int_at_least(lo: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
-        return v
-
-    return parse
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="symbreak: spontaneous symmetry breaking, fast.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("info", help="print the build: version, compiler, OpenMP threads, CUDA and GPUs")
-
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``symbreak ising`` to the sub-command parsers."""
     q = sub.add_parser("ising", help="simulate the Ising model along a temperature schedule",
                        description="Ising model along a temperature schedule; writes observables.csv, run.json "
                                    "and ising.png to --out. Temperatures in units of J/k_B.")
     q.add_argument("--shape", type=int, nargs="+", default=[256, 256], metavar="L",
                    help="lattice sides, 2 (2D) or 3 (3D), each even (default: 256 256)")
     temp = q.add_mutually_exclusive_group()
-    temp.add_argument("--anneal", type=_anneal, metavar="T0:T1",
+    temp.add_argument("--anneal", type=anneal, metavar="T0:T1",
                       help="cool from T0 to T1 over the run (default: 3.5:1.0)")
-    temp.add_argument("--T", type=_temperature, metavar="T", help="constant temperature instead of --anneal")
+    temp.add_argument("--T", type=temperature, metavar="T", help="constant temperature instead of --anneal")
     q.add_argument("--schedule", choices=("linear", "geometric"), default="linear",
                    help="shape of the --anneal ramp (default: linear)")
-    q.add_argument("--sweeps", type=_int_at_least(1), default=2000, help="number of sweeps (default: 2000)")
+    q.add_argument("--sweeps", type=int_at_least(1), default=2000, help="number of sweeps (default: 2000)")
     q.add_argument("--algorithm", choices=("metropolis", "heat_bath", "wolff"), default="metropolis")
     q.add_argument("--seed", type=int, default=0, help="random seed, 0 <= seed < 2**64 (default: 0)")
     q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    q.add_argument("--measure-every", type=_int_at_least(1), default=10, metavar="K",
+    q.add_argument("--measure-every", type=int_at_least(1), default=10, metavar="K",
                    help="sweeps between measurements (default: 10)")
     q.add_argument("--J", type=float, default=1.0, help="coupling (default: 1)")
     q.add_argument("--h", type=float, default=0.0, help="external field (default: 0)")
-    q.add_argument("--snapshots", type=_int_at_least(0), default=4, metavar="N",
+    q.add_argument("--snapshots", type=int_at_least(0), default=4, metavar="N",
                    help="lattice snapshots at N evenly spaced temperatures (default: 4)")
-    q.add_argument("--threads", type=_int_at_least(1), metavar="N", help="OpenMP threads (default: all)")
+    q.add_argument("--threads", type=int_at_least(1), metavar="N", help="OpenMP threads (default: all)")
     q.add_argument("--out", type=Path, default=Path("runs/ising"), help="output folder (default: runs/ising)")
     q.add_argument("--quiet", action="store_true", help="no progress output")
-    return p
+    q.set_defaults(run=_run_ising)
 
-
-# -- progress ---------------------------------------------------------------------------------------------
-class Progress:
-    """Progress of ``total`` sweeps on a stream: a redrawn bar on a terminal, a few plain lines otherwise.
-
-    Args:
-        total: sweeps in the run.
-        stream: where to write (stderr); None writes nothing.
-        lines: number of plain lines (at evenly spaced fractions) when ``stream`` is not a terminal.
-    """
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: TextIO | None, lines: int = 4):
-        self.total, self.stream, self.lines = total, stream, lines
-        self.tty = stream is not None and stream.isatty()
-        self.start = time.perf_counter()
-        self.printed = 0
-
-    def update(self, done: int, T: float) -> None:
-        """Report ``done`` sweeps finished, the last at temperature ``T`` (units of J/k_B)."""
-        if self.stream is None:
-            return
-        elapsed = time.perf_counter() - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else 0.0
-        stats = f"{done}/{self.total} sweeps  T={T:.3f}  {rate:,.0f} sweeps/s  ETA {_clock(eta)}"
-        if self.tty:
-            fill = round(self.WIDTH * done / self.total)
-            self.stream.write(f"\r[{'#' * fill}{'.' * (self.WIDTH - fill)}] {stats} ")
-        elif done * self.lines >= (self.printed + 1) * self.total:
-            self.printed = done * self.lines // self.total
-            self.stream.write(f"{PROG}: {stats}\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
 
 
 # -- ising ------------------------------------------------------------------------------------------------
@@ -192,7 +107,7 @@ def _run_ising(args: argparse.Namespace) -> int:
 
     result.to_csv(args.out / "observables.csv")
     flips_per_ns = ising.sites * args.sweeps / sim_seconds / 1e9 if sim_seconds > 0 else None
-    params = {key: (str(v) if isinstance(v, Path) else v) for key, v in vars(args).items() if key != "command"}
+    params = {key: (str(v) if isinstance(v, Path) else v) for key, v in vars(args).items() if key not in ("command", "run")}
     params.update(anneal=None if args.T is not None else [float(full.values[0]), float(full.values[-1])],
                   schedule_description=full.description)
     summary = {"final_abs_m": ising.abs_magnetization, "final_u": ising.energy, "final_T": ising.T,
@@ -201,7 +116,7 @@ def _run_ising(args: argparse.Namespace) -> int:
                "threads": get_num_threads(), "version": __version__}
     (args.out / "run.json").write_text(json.dumps({"parameters": params, "summary": summary}, indent=2) + "\n")
 
-    from .plot import ising_figure  # matplotlib is optional: imported only here
+    from ..plot import ising_figure  # matplotlib is optional: imported only here
 
     figure = ising_figure(result, snapshots, args.out / "ising.png", snapshot_steps=snapshot_steps)
     if not args.quiet:
@@ -210,24 +125,3 @@ def _run_ising(args: argparse.Namespace) -> int:
               f"u = {summary['final_u']:.4f} J", file=sys.stderr)
     print(figure)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad arguments or failed run, 1 missing extra)."""
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse has printed the usage and message; return its status instead
-        return int(e.code or 0)
-    try:
-        if args.command == "info":
-            info()
-            return 0
-        return _run_ising(args)
-    except ImportError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    except (ValueError, RuntimeError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-

@@ -12,6 +12,7 @@ namespace symbreak::bindings {
 void bind_rng(py::module_& m);
 void bind_lattice(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_particles(py::module_& m);
 }  // namespace symbreak::bindings
 
 namespace {
@@ -57,4 +58,5 @@ PYBIND11_MODULE(_core, m)
     symbreak::bindings::bind_rng(m);
     symbreak::bindings::bind_lattice(m);
     symbreak::bindings::bind_optim(m);
+    symbreak::bindings::bind_particles(m);
 }

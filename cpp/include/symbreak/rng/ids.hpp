@@ -18,6 +18,7 @@ enum class RngId : std::uint32_t {
     bbi_bounce = 8,
     xy_langevin = 9,
     xy_metropolis = 10,
+    particles_langevin = 11,
 };
 
 }  // namespace symbreak

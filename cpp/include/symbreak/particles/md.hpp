@@ -1,0 +1,96 @@
+// Molecular dynamics rules for one particle, shared by the CPU drivers and CUDA, and the argument blocks of
+// the force and neighbour-list kernels.
+//
+// Integrators (velocity v, position x, force f, mass m, one step of length dt):
+//   verlet    B A A B:          v += dt/2 f/m; x += dt v; (new f); v += dt/2 f/m          (NVE, symplectic)
+//   langevin  B A O A B:        O: v ← c₁ v + √((1 - c₁²) T/m) ξ, c₁ = e^{-γ dt}            (BAOAB, NVT)
+//   damping   verlet with a pair force F_ij = -γ_c (1 - r/r_c)² (r̂·v_ij) r̂ (no noise): momentum is
+//             conserved and energy is lost in collisions only; v_ij is taken at the half step (as DPD-VV).
+// ξ ~ N(0, 1) from Philox keyed by (seed, step) and countered by the particle's tag t (its index in the
+// user's order; calls (t, 0) and (t, 1) of normal2_double give components 0-1 and 2), so a trajectory does
+// not depend on the internal sort order, on threads or on the device.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "symbreak/core/hd.hpp"
+#include "symbreak/particles/pair.hpp"
+#include "symbreak/rng/philox.hpp"
+
+namespace symbreak {
+
+enum class MDIntegrator : int { verlet = 0, langevin = 1, damping = 2 };
+
+// Per-step coefficients, computed on the host.
+struct MDStep {
+    double half_dt, dt, half_dt_over_m, c1, sigma;  // sigma = √((1 - c₁²) T / m)
+};
+
+inline MDStep md_step_coefficients(MDIntegrator kind, double dt, double gamma, double T, double mass)
+{
+    const double c1 = kind == MDIntegrator::langevin ? std::exp(-gamma * dt) : 1.0;
+    const double sigma = kind == MDIntegrator::langevin ? std::sqrt((1 - c1 * c1) * T / mass) : 0.0;
+    return {0.5 * dt, dt, 0.5 * dt / mass, c1, sigma};
+}
+
+// Component a (< 3) of the Langevin kick of particle `tag` at `step`.
+SYMBREAK_HD double md_normal(PhiloxKey key, std::uint64_t step, std::uint64_t tag, int a)
+{
+    double z[2];
+    normal2_double(philox4x32_10(philox_counter(tag, a / 2, RngId::particles_langevin, step), key), z[0], z[1]);
+    return z[a % 2];
+}
+
+// Position wrapped into [0, L) after a move shorter than L.
+template <class T>
+SYMBREAK_HD T md_wrap(T x, T L)
+{
+    x = x >= L ? x - L : x;
+    x = x < T(0) ? x + L : x;
+    return x >= L ? T(0) : x;  // x = -tiny + L can round to L
+}
+
+// Minimum image of a difference of two wrapped coordinates (|d| < L).
+template <class T>
+SYMBREAK_HD T md_min_image(T d, T L, T half_L)
+{
+    d = d > half_L ? d - L : d;
+    return d < -half_L ? d + L : d;
+}
+
+// Neighbour lists are kept in blocks of kBlock consecutive particles (in the cell-sorted order), stored
+// column-major: entry k of the particle in lane l of block b is nbr[(b · stride + k) · kBlock + l]. A kernel
+// then walks one block in lock-step, one lane per particle (a SIMD lane on the CPU, a thread on the GPU), and
+// each particle still sums its own neighbours in list order: the sum does not depend on the vector width.
+constexpr int kMDBlock = 16;
+
+template <class T, int D>
+struct MDForceArgs {
+    const T* x[D];
+    const T* v[D];      // read only for collisional damping
+    T* f[D];
+    const std::int32_t* nbr;
+    const std::int32_t* count;  // neighbours of each particle
+    const std::int32_t* kmax;   // longest list in each block
+    std::int64_t stride, n;
+    T L[D], half_L[D], rc2, inv_rc, damping;
+    double* energy;  // per block: Σ V (each pair once); nullptr: not measured
+    double* virial;  // per block: Σ r·f (each pair once)
+};
+
+template <class T, int D>
+struct MDListArgs {
+    const T* x[D];
+    const std::int32_t* cell_start;  // particles of cell c are [cell_start[c], cell_start[c + 1])
+    const std::int32_t* cell_of;     // cell of each (sorted) particle
+    const std::int32_t* stencil;     // offsets of each cell's distinct neighbour cells, n_stencil per cell
+    int n_stencil;
+    std::int32_t* nbr;
+    std::int32_t* count;
+    std::int32_t* kmax;
+    std::int64_t stride, n;
+    T L[D], half_L[D], rl2;
+    double* min_r2;  // per block: the closest pair seen (overlap check)
+};
+
+}  // namespace symbreak

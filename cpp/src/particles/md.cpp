@@ -1,0 +1,432 @@
+// CPU driver of the particle simulator: cell list, sorting, Verlet list, integration passes (OpenMP), and
+// the dispatch of the force and list kernels to the best instruction set of this CPU.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "md_kernels.hpp"
+#include "symbreak/particles/md_cpu.hpp"
+
+namespace symbreak {
+namespace {
+
+template <class T, int D>
+struct Kernels {
+    void (*forces)(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t);
+    void (*build)(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
+};
+
+template <class T, int D>
+Kernels<T, D> pick_kernels()
+{
+    using namespace cpu;
+    if (__builtin_cpu_supports("x86-64-v4")) return {x86_64_v4::md_forces<T, D>, x86_64_v4::md_build_list<T, D>};
+    if (__builtin_cpu_supports("x86-64-v3")) return {x86_64_v3::md_forces<T, D>, x86_64_v3::md_build_list<T, D>};
+    return {x86_64_v1::md_forces<T, D>, x86_64_v1::md_build_list<T, D>};
+}
+
+// Blocks of kMDBlock particles handed to one thread at a time (static: the same split every run).
+constexpr std::int64_t kBlocksPerChunk = 4;
+
+template <class F>
+void parallel_blocks(std::int64_t blocks, F&& f)
+{
+    const std::int64_t chunks = (blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) f(c * kBlocksPerChunk, std::min(blocks, (c + 1) * kBlocksPerChunk));
+}
+
+template <class T, int D>
+class Engine final : public ParticleEngine {
+public:
+    Engine(const MDSetup& s, const double* x, const double* v) : s_(s), n_(s.n), kernels_(pick_kernels<T, D>())
+    {
+        blocks_ = (n_ + kMDBlock - 1) / kMDBlock;
+        for (int d = 0; d < D; ++d) {
+            x_[d].resize(n_);
+            v_[d].resize(n_);
+            f_[d].assign(n_, T(0));
+            for (std::int64_t i = 0; i < n_; ++i) {
+                x_[d][i] = static_cast<T>(x[i * D + d]);
+                v_[d][i] = static_cast<T>(v[i * D + d]);
+            }
+        }
+        tag_.resize(n_);
+        for (std::int64_t i = 0; i < n_; ++i) tag_[i] = static_cast<std::int32_t>(i);
+        make_cells();
+        rebuild();
+        compute_forces(false, 0, f_);
+    }
+
+    void advance(std::int64_t steps, const double* T_of, MDIntegrator kind, double dt, double gamma,
+                 double damping, bool measure) override
+    {
+        measured_ = false;
+        for (std::int64_t s = 0; s < steps; ++s) {
+            const MDStep c = md_step_coefficients(kind, dt, gamma, T_of ? T_of[s] : 0.0, s_.mass);
+            const T limit = static_cast<T>(0.25 * s_.skin * s_.skin);
+            const T max_d2 = kind == MDIntegrator::langevin ? first_half<true>(c) : first_half<false>(c);
+            if (!(max_d2 <= limit)) rebuild();  // also taken when a position went non-finite
+            compute_forces(measure && s == steps - 1, kind == MDIntegrator::damping ? damping : 0.0, f_);
+            const T h = static_cast<T>(c.half_dt_over_m);
+#pragma omp parallel for schedule(static)
+            for (std::int64_t i = 0; i < n_; ++i)
+                for (int d = 0; d < D; ++d) v_[d][i] += h * f_[d][i];
+            ++step_;
+        }
+    }
+
+    MDTotals totals() override
+    {
+        if (!measured_) {  // V and W of the current positions; f_ (which may hold damping forces) stays
+            std::array<std::vector<T>, D> scratch;
+            for (auto& a : scratch) a.resize(n_);
+            compute_forces(true, 0, scratch);
+        }
+        MDTotals t;
+        t.potential = potential_;
+        t.virial = virial_;
+        double ke = 0, p[3] = {0, 0, 0};
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (int d = 0; d < D; ++d) {
+                ke += static_cast<double>(v_[d][i]) * v_[d][i];
+                p[d] += v_[d][i];
+            }
+        t.kinetic = 0.5 * s_.mass * ke;
+        for (int d = 0; d < D; ++d) t.momentum[d] = s_.mass * p[d];
+        return t;
+    }
+
+    void read(int field, double* out) const override
+    {
+        const auto& a = field == 0 ? x_ : field == 1 ? v_ : f_;
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (int d = 0; d < D; ++d) out[static_cast<std::int64_t>(tag_[i]) * D + d] = a[d][i];
+    }
+
+    MDState state() const override
+    {
+        MDState st;
+        st.step = step_;
+        st.tag = tag_;
+        for (auto* p : {&st.x, &st.v, &st.f, &st.x_ref}) p->resize(n_ * D);
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (int d = 0; d < D; ++d) {
+                st.x[i * D + d] = x_[d][i];
+                st.v[i * D + d] = v_[d][i];
+                st.f[i * D + d] = f_[d][i];
+                st.x_ref[i * D + d] = xref_[d][i];
+            }
+        return st;
+    }
+
+    // The internal order is cell-sorted by x_ref, so the stable re-sort of rebuild() keeps it: the list,
+    // and with it every later force, comes out exactly as in the saved run.
+    void load(const MDState& st) override
+    {
+        if (static_cast<std::int64_t>(st.tag.size()) != n_ || static_cast<std::int64_t>(st.x.size()) != n_ * D)
+            throw std::invalid_argument("state: sizes do not match this system");
+        std::vector<char> seen(n_, 0);
+        for (auto t : st.tag) {
+            if (t < 0 || t >= n_ || seen[t]) throw std::invalid_argument("state: tag is not a permutation");
+            seen[t] = 1;
+        }
+        step_ = st.step;
+        tag_ = st.tag;
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (int d = 0; d < D; ++d) {
+                x_[d][i] = static_cast<T>(st.x[i * D + d]);
+                v_[d][i] = static_cast<T>(st.v[i * D + d]);
+                f_[d][i] = static_cast<T>(st.f[i * D + d]);
+            }
+        std::array<std::vector<T>, D> x_now = x_;
+        for (int d = 0; d < D; ++d)
+            for (std::int64_t i = 0; i < n_; ++i) x_[d][i] = static_cast<T>(st.x_ref[i * D + d]);
+        rebuild();
+        x_now = permuted(x_now);
+        x_ = x_now;
+        measured_ = false;
+    }
+
+    MDCounters counters() const override
+    {
+        double total = 0;
+        for (std::int64_t i = 0; i < n_; ++i) total += count_[i];
+        return {step_, rebuilds_, stride_, n_ ? total / n_ : 0.0};
+    }
+
+private:
+    // B, then A (verlet, damping: x += dt v) or A O A (langevin); wraps x and returns the largest squared
+    // displacement since the last list build.
+    template <bool kLangevin>
+    T first_half(const MDStep& c)
+    {
+        const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt), dt = static_cast<T>(c.dt);
+        const T c1 = static_cast<T>(c.c1);
+        const PhiloxKey key = philox_key(s_.seed);
+        const std::uint64_t step = static_cast<std::uint64_t>(step_);
+        T max_d2 = 0;
+#pragma omp parallel for schedule(static) reduction(max : max_d2)
+        for (std::int64_t i = 0; i < n_; ++i) {
+            double z[4];
+            if constexpr (kLangevin) {
+                for (int k = 0; 2 * k < D; ++k)
+                    normal2_double(philox4x32_10(philox_counter(static_cast<std::uint64_t>(tag_[i]), k,
+                                                                RngId::particles_langevin, step),
+                                                 key),
+                                   z[2 * k], z[2 * k + 1]);
+            }
+            T d2 = 0;
+            for (int d = 0; d < D; ++d) {
+                T v = v_[d][i] + h * f_[d][i], x = x_[d][i];
+                if constexpr (kLangevin) {
+                    x += half_dt * v;
+                    v = c1 * v + static_cast<T>(c.sigma * z[d]);
+                    x += half_dt * v;
+                } else {
+                    x += dt * v;
+                }
+                x = md_wrap(x, L_[d]);
+                v_[d][i] = v;
+                x_[d][i] = x;
+                const T dx = md_min_image(x - xref_[d][i], L_[d], half_L_[d]);
+                d2 += dx * dx;
+            }
+            // NaN compares false: make it win the max so the caller rebuilds and reports it.
+            max_d2 = std::max(max_d2, d2 == d2 ? d2 : std::numeric_limits<T>::infinity());
+        }
+        return max_d2;
+    }
+
+    void compute_forces(bool energy, double damping, std::array<std::vector<T>, D>& out)
+    {
+        MDForceArgs<T, D> a{};
+        for (int d = 0; d < D; ++d) {
+            a.x[d] = x_[d].data();
+            a.v[d] = v_[d].data();
+            a.f[d] = out[d].data();
+            a.L[d] = L_[d];
+            a.half_L[d] = half_L_[d];
+        }
+        a.nbr = nbr_.data();
+        a.count = count_.data();
+        a.kmax = kmax_.data();
+        a.stride = stride_;
+        a.n = n_;
+        a.rc2 = static_cast<T>(s_.pair.r_cut * s_.pair.r_cut);
+        a.inv_rc = static_cast<T>(1 / s_.pair.r_cut);
+        a.damping = static_cast<T>(damping);
+        if (energy) {
+            block_e_.assign(blocks_, 0);
+            block_w_.assign(blocks_, 0);
+            a.energy = block_e_.data();
+            a.virial = block_w_.data();
+        }
+        const PairParams p = s_.pair;
+        parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { kernels_.forces(a, p, b0, b1); });
+        if (energy) {
+            potential_ = virial_ = 0;
+            for (std::int64_t b = 0; b < blocks_; ++b) {  // fixed order: the same sum for every thread count
+                potential_ += block_e_[b];
+                virial_ += block_w_[b];
+            }
+        }
+        measured_ = energy;
+    }
+
+    // Cells at least r_cut + skin wide; each cell's distinct neighbour cells (fewer than 3^D when a side
+    // has fewer than 3 cells, where the offsets -1 and +1 meet).
+    void make_cells()
+    {
+        const double rl = s_.pair.r_cut + s_.skin;
+        n_cells_ = 1;
+        for (int d = 0; d < D; ++d) {
+            L_[d] = static_cast<T>(s_.box[d]);
+            half_L_[d] = static_cast<T>(0.5 * s_.box[d]);
+            cells_[d] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(s_.box[d] / rl)));
+            inv_cell_[d] = static_cast<double>(cells_[d]) / s_.box[d];
+            n_cells_ *= cells_[d];
+        }
+        std::vector<std::vector<std::int32_t>> nb(n_cells_);
+        n_stencil_ = 0;
+        for (std::int64_t c = 0; c < n_cells_; ++c) {
+            std::int64_t coord[3] = {0, 0, 0}, r = c;
+            for (int d = D - 1; d >= 0; --d) {
+                coord[d] = r % cells_[d];
+                r /= cells_[d];
+            }
+            const int total = D == 2 ? 9 : 27;
+            for (int o = 0; o < total; ++o) {
+                std::int64_t id = 0, q = o;
+                for (int d = 0; d < D; ++d) {
+                    const std::int64_t off = q % 3 - 1;
+                    q /= 3;
+                    id = id * cells_[d] + ((coord[d] + off) % cells_[d] + cells_[d]) % cells_[d];
+                }
+                auto& list = nb[c];
+                if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(static_cast<std::int32_t>(id));
+            }
+            std::sort(nb[c].begin(), nb[c].end());
+            n_stencil_ = static_cast<int>(nb[c].size());  // the same for every cell
+        }
+        stencil_.resize(n_cells_ * n_stencil_);
+        for (std::int64_t c = 0; c < n_cells_; ++c) std::copy(nb[c].begin(), nb[c].end(), stencil_.begin() + c * n_stencil_);
+        stride_ = 32;
+    }
+
+    std::int32_t cell_index(std::int64_t i) const
+    {
+        std::int64_t id = 0;
+        for (int d = 0; d < D; ++d) {
+            const auto k = static_cast<std::int64_t>(static_cast<double>(x_[d][i]) * inv_cell_[d]);
+            id = id * cells_[d] + std::min(std::max<std::int64_t>(k, 0), cells_[d] - 1);
+        }
+        return static_cast<std::int32_t>(id);
+    }
+
+    // Arrays of the previous order in the order of the last sort.
+    std::array<std::vector<T>, D> permuted(const std::array<std::vector<T>, D>& a) const
+    {
+        std::array<std::vector<T>, D> out;
+        for (int d = 0; d < D; ++d) {
+            out[d].resize(n_);
+            for (std::int64_t i = 0; i < n_; ++i) out[d][i] = a[d][perm_[i]];
+        }
+        return out;
+    }
+
+    void check_finite() const
+    {
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (int d = 0; d < D; ++d)
+                if (!std::isfinite(static_cast<double>(x_[d][i])) || !std::isfinite(static_cast<double>(v_[d][i]))) {
+                    std::ostringstream m;
+                    m << "step " << step_ << ": particle " << tag_[i]
+                      << " has a non-finite position or velocity; the time step is too large for these forces";
+                    throw std::runtime_error(m.str());
+                }
+    }
+
+    // Sort by cell (stable counting sort: particles keep their relative order within a cell), then build the
+    // Verlet list from the sorted positions, which become the reference for the displacement check.
+    void rebuild()
+    {
+        check_finite();
+        cell_of_.resize(n_);
+        cell_start_.assign(n_cells_ + 1, 0);
+        for (std::int64_t i = 0; i < n_; ++i) ++cell_start_[(cell_of_[i] = cell_index(i)) + 1];
+        for (std::int64_t c = 0; c < n_cells_; ++c) cell_start_[c + 1] += cell_start_[c];
+        std::vector<std::int32_t> next(cell_start_.begin(), cell_start_.end() - 1);
+        perm_.resize(n_);
+        for (std::int64_t i = 0; i < n_; ++i) perm_[next[cell_of_[i]]++] = static_cast<std::int32_t>(i);
+        x_ = permuted(x_);
+        v_ = permuted(v_);
+        f_ = permuted(f_);
+        std::vector<std::int32_t> tag(n_), cell(n_);
+        for (std::int64_t i = 0; i < n_; ++i) {
+            tag[i] = tag_[perm_[i]];
+            cell[i] = cell_of_[perm_[i]];
+        }
+        tag_.swap(tag);
+        cell_of_.swap(cell);
+        xref_ = x_;
+        build_list();
+        ++rebuilds_;
+    }
+
+    void build_list()
+    {
+        const double rl = s_.pair.r_cut + s_.skin;
+        count_.assign(n_, 0);
+        kmax_.assign(blocks_, 0);
+        min_r2_.assign(blocks_, 0);
+        for (;;) {
+            nbr_.resize(static_cast<std::size_t>(blocks_ * stride_ * kMDBlock));
+            MDListArgs<T, D> a{};
+            for (int d = 0; d < D; ++d) {
+                a.x[d] = x_[d].data();
+                a.L[d] = L_[d];
+                a.half_L[d] = half_L_[d];
+            }
+            a.cell_start = cell_start_.data();
+            a.cell_of = cell_of_.data();
+            a.stencil = stencil_.data();
+            a.n_stencil = n_stencil_;
+            a.nbr = nbr_.data();
+            a.count = count_.data();
+            a.kmax = kmax_.data();
+            a.stride = stride_;
+            a.n = n_;
+            a.rl2 = static_cast<T>(rl * rl);
+            a.min_r2 = min_r2_.data();
+            parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { kernels_.build(a, b0, b1); });
+            const std::int64_t longest = blocks_ ? *std::max_element(kmax_.begin(), kmax_.end()) : 0;
+            if (longest <= stride_) break;
+            stride_ = longest + longest / 4 + 8;  // room to grow before the next reallocation
+        }
+        const double closest = blocks_ ? *std::min_element(min_r2_.begin(), min_r2_.end()) : INFINITY;
+        if (closest < s_.min_distance * s_.min_distance) report_overlap();
+    }
+
+    [[noreturn]] void report_overlap() const
+    {
+        const double limit2 = s_.min_distance * s_.min_distance;
+        for (std::int64_t i = 0; i < n_; ++i)
+            for (std::int64_t k = 0; k < std::min<std::int64_t>(count_[i], stride_); ++k) {
+                const std::int64_t b = i / kMDBlock, l = i % kMDBlock;
+                const std::int32_t j = nbr_[(b * stride_ + k) * kMDBlock + l];
+                double r2 = 0;
+                for (int d = 0; d < D; ++d) {
+                    const double dx = md_min_image<double>(x_[d][i] - static_cast<double>(x_[d][j]), L_[d], half_L_[d]);
+                    r2 += dx * dx;
+                }
+                if (r2 < limit2) {
+                    std::ostringstream m;
+                    m << "particles " << std::min(tag_[i], tag_[j]) << " and " << std::max(tag_[i], tag_[j])
+                      << " are " << std::sqrt(r2) << " apart at step " << step_ << ", closer than min_distance = "
+                      << s_.min_distance << ": the pair force would be enormous";
+                    throw std::domain_error(m.str());
+                }
+            }
+        throw std::domain_error("particles closer than min_distance");
+    }
+
+    MDSetup s_;
+    std::int64_t n_, blocks_ = 0, step_ = 0, rebuilds_ = 0, stride_ = 0, n_cells_ = 1;
+    Kernels<T, D> kernels_;
+    std::array<std::vector<T>, D> x_, v_, f_, xref_;
+    std::vector<std::int32_t> tag_, perm_, cell_of_, cell_start_, stencil_, nbr_, count_, kmax_;
+    std::vector<double> min_r2_, block_e_, block_w_;
+    T L_[D], half_L_[D];
+    std::int64_t cells_[D];
+    double inv_cell_[D];
+    int n_stencil_ = 0;
+    double potential_ = 0, virial_ = 0;
+    bool measured_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& s, const double* x, const double* v)
+{
+    if (s.dim == 2) {
+        if (s.single) return std::make_unique<Engine<float, 2>>(s, x, v);
+        return std::make_unique<Engine<double, 2>>(s, x, v);
+    }
+    if (s.single) return std::make_unique<Engine<float, 3>>(s, x, v);
+    return std::make_unique<Engine<double, 3>>(s, x, v);
+}
+
+const char* md_kernel_isa()
+{
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
+    return "x86-64";
+}
+
+}  // namespace symbreak

@@ -1,0 +1,152 @@
+// Built with -march=x86-64-v4, -v3 and plain x86-64 into namespaces of those names (SYMBREAK_ISA).
+#include "md_kernels.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace symbreak::cpu::SYMBREAK_ISA {
+namespace {
+
+constexpr int W = kMDBlock;
+
+// One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
+// its own list, or a pair beyond r_cut, evaluates the potential at r_cut and adds zero: branch-free, and the
+// sum of each particle still runs over its own neighbours in list order.
+template <class T, int D, class P, bool kEnergy, bool kDamp>
+void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
+{
+    for (std::int64_t b = b0; b < b1; ++b) {
+        const std::int64_t i0 = b * W;
+        const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
+        T xi[D][W], vi[D][W], fi[D][W] = {}, e[W] = {}, w[W] = {};
+        int cnt[W];
+        for (int l = 0; l < W; ++l) {
+            const std::int64_t i = i0 + std::min(l, lanes - 1);
+            cnt[l] = l < lanes ? a.count[i] : 0;
+            for (int d = 0; d < D; ++d) {
+                xi[d][l] = a.x[d][i];
+                vi[d][l] = kDamp ? a.v[d][i] : T(0);
+            }
+        }
+        const std::int32_t* nb = a.nbr + b * a.stride * W;
+        const int km = a.kmax[b];
+        for (int k = 0; k < km; ++k) {
+            const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
+#pragma omp simd
+            for (int l = 0; l < W; ++l) {
+                const std::int32_t j = row[l];
+                T dx[D], r2 = 0;
+                for (int d = 0; d < D; ++d) {
+                    dx[d] = md_min_image(xi[d][l] - a.x[d][j], a.L[d], a.half_L[d]);
+                    r2 += dx[d] * dx[d];
+                }
+                const bool in = (k < cnt[l]) & (r2 < a.rc2);
+                const T rs = in ? r2 : a.rc2;
+                T fr, en;
+                pot.eval(rs, fr, en);
+                if constexpr (kEnergy) {  // conservative forces only: V and W do not depend on damping
+                    e[l] += in ? en : T(0);
+                    w[l] += in ? fr * r2 : T(0);
+                }
+                if constexpr (kDamp) {
+                    T dv = 0;
+                    for (int d = 0; d < D; ++d) dv += dx[d] * (vi[d][l] - a.v[d][j]);
+                    const T wgt = T(1) - std::sqrt(rs) * a.inv_rc;
+                    fr -= a.damping * wgt * wgt * dv / rs;
+                }
+                fr = in ? fr : T(0);
+                for (int d = 0; d < D; ++d) fi[d][l] += fr * dx[d];
+            }
+        }
+        for (int l = 0; l < lanes; ++l)
+            for (int d = 0; d < D; ++d) a.f[d][i0 + l] = fi[d][l];
+        if constexpr (kEnergy) {
+            double es = 0, ws = 0;  // every pair is seen from both ends: halve
+            for (int l = 0; l < lanes; ++l) {
+                es += e[l];
+                ws += w[l];
+            }
+            a.energy[b] = 0.5 * es;
+            a.virial[b] = 0.5 * ws;
+        }
+    }
+}
+
+template <class T, int D, class P>
+void force_dispatch(const MDForceArgs<T, D>& a, const P& pot, std::int64_t b0, std::int64_t b1)
+{
+    const bool energy = a.energy != nullptr, damp = a.damping != T(0);
+    if (energy && damp) force_blocks<T, D, P, true, true>(a, pot, b0, b1);
+    else if (energy) force_blocks<T, D, P, true, false>(a, pot, b0, b1);
+    else if (damp) force_blocks<T, D, P, false, true>(a, pot, b0, b1);
+    else force_blocks<T, D, P, false, false>(a, pot, b0, b1);
+}
+
+}  // namespace
+
+template <class T, int D>
+void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
+{
+    with_potential<T>(p, [&](const auto& pot) { force_dispatch(a, pot, b0, b1); });
+}
+
+// Full lists (both i→j and j→i): each particle sums its own force, so no two threads write the same
+// particle and the result is the same for every thread count. Lists longer than the stride are counted but
+// not stored; the driver then grows the stride and builds again.
+template <class T, int D>
+void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
+{
+    for (std::int64_t b = b0; b < b1; ++b) {
+        const std::int64_t i0 = b * W;
+        const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
+        std::int32_t* nb = a.nbr + b * a.stride * W;
+        double min_r2 = std::numeric_limits<double>::infinity();
+        int km = 0;
+        for (int l = 0; l < W; ++l) {
+            int c = 0;
+            if (l < lanes) {
+                const std::int64_t i = i0 + l;
+                T xi[D];
+                for (int d = 0; d < D; ++d) xi[d] = a.x[d][i];
+                const std::int32_t* st = a.stencil + static_cast<std::int64_t>(a.cell_of[i]) * a.n_stencil;
+                for (int s = 0; s < a.n_stencil; ++s) {
+                    const std::int32_t j1 = a.cell_start[st[s] + 1];
+                    for (std::int32_t j = a.cell_start[st[s]]; j < j1; ++j) {
+                        T r2 = 0;
+                        for (int d = 0; d < D; ++d) {
+                            const T dx = md_min_image(xi[d] - a.x[d][j], a.L[d], a.half_L[d]);
+                            r2 += dx * dx;
+                        }
+                        if (r2 < a.rl2 && j != i) {
+                            if (c < a.stride) nb[static_cast<std::int64_t>(c) * W + l] = j;
+                            ++c;
+                            min_r2 = std::min(min_r2, static_cast<double>(r2));
+                        }
+                    }
+                }
+                a.count[i] = c;
+            }
+            km = std::max(km, c);
+        }
+        // Pad the shorter lists (and absent lanes) with a valid index, so the force loop can gather blindly.
+        const int stored = static_cast<int>(std::min<std::int64_t>(km, a.stride));
+        for (int l = 0; l < W; ++l) {
+            const std::int32_t self = static_cast<std::int32_t>(i0 + std::min(l, lanes - 1));
+            const int c = l < lanes ? a.count[i0 + l] : 0;
+            for (int k = c; k < stored; ++k) nb[static_cast<std::int64_t>(k) * W + l] = self;
+        }
+        a.kmax[b] = km;
+        a.min_r2[b] = min_r2;
+    }
+}
+
+#define SYMBREAK_MD_INSTANTIATE(T, D)                                                                         \
+    template void md_forces<T, D>(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t); \
+    template void md_build_list<T, D>(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
+SYMBREAK_MD_INSTANTIATE(float, 2)
+SYMBREAK_MD_INSTANTIATE(float, 3)
+SYMBREAK_MD_INSTANTIATE(double, 2)
+SYMBREAK_MD_INSTANTIATE(double, 3)
+#undef SYMBREAK_MD_INSTANTIATE
+
+}  // namespace symbreak::cpu::SYMBREAK_ISA

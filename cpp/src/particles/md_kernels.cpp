@@ -8,6 +8,7 @@ namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {
 
 constexpr int W = kMDBlock;
+constexpr int kChunk = 64;  // candidates whose distances are computed together in the list build
 
 // One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
 // its own list, or a pair beyond r_cut, evaluates the potential at r_cut and adds zero: branch-free, and the
@@ -28,7 +29,7 @@ void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std:
                 vi[d][l] = kDamp ? a.v[d][i] : T(0);
             }
         }
-        const std::int32_t* nb = a.nbr + b * a.stride * W;
+        const std::int32_t* nb = a.nbr + b * (a.stride + 1) * W;
         const int km = a.kmax[b];
         for (int k = 0; k < km; ++k) {
             const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
@@ -92,14 +93,15 @@ void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0,
 
 // Full lists (both i→j and j→i): each particle sums its own force, so no two threads write the same
 // particle and the result is the same for every thread count. Lists longer than the stride are counted but
-// not stored; the driver then grows the stride and builds again.
+// not stored; the driver then grows the stride and builds again. Each block owns stride + 1 rows: the last
+// one takes the writes of candidates that are not neighbours, or do not fit.
 template <class T, int D>
 void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
 {
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
         const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
-        std::int32_t* nb = a.nbr + b * a.stride * W;
+        std::int32_t* nb = a.nbr + b * (a.stride + 1) * W;
         double min_r2 = std::numeric_limits<double>::infinity();
         int km = 0;
         for (int l = 0; l < W; ++l) {
@@ -108,19 +110,28 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                 const std::int64_t i = i0 + l;
                 T xi[D];
                 for (int d = 0; d < D; ++d) xi[d] = a.x[d][i];
-                const std::int32_t* st = a.stencil + static_cast<std::int64_t>(a.cell_of[i]) * a.n_stencil;
-                for (int s = 0; s < a.n_stencil; ++s) {
-                    const std::int32_t j1 = a.cell_start[st[s] + 1];
-                    for (std::int32_t j = a.cell_start[st[s]]; j < j1; ++j) {
-                        T r2 = 0;
-                        for (int d = 0; d < D; ++d) {
-                            const T dx = md_min_image(xi[d] - a.x[d][j], a.L[d], a.half_L[d]);
-                            r2 += dx * dx;
+                const std::int32_t cell = a.cell_of[i];
+                for (std::int32_t r = a.run_start[cell]; r < a.run_start[cell + 1]; ++r) {
+                    const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
+                    // A run is a contiguous range of particles: distances in SIMD over chunks of it, then a
+                    // branch-free append (every candidate is written at the next free slot, or in the spare
+                    // row past the stride, and the slot advances only for a neighbour).
+                    for (std::int32_t j0 = a.cell_start[a.runs[2 * r]]; j0 < j1; j0 += kChunk) {
+                        const int m = std::min<std::int32_t>(kChunk, j1 - j0);
+                        T r2[kChunk];
+#pragma omp simd
+                        for (int t = 0; t < m; ++t) {
+                            T s = 0;
+                            for (int d = 0; d < D; ++d) {
+                                const T dx = md_min_image(xi[d] - a.x[d][j0 + t], a.L[d], a.half_L[d]);
+                                s += dx * dx;
+                            }
+                            r2[t] = s;
                         }
-                        if (r2 < a.rl2 && j != i) {
-                            if (c < a.stride) nb[static_cast<std::int64_t>(c) * W + l] = j;
-                            ++c;
-                            min_r2 = std::min(min_r2, static_cast<double>(r2));
+                        for (int t = 0; t < m; ++t) {
+                            const std::int32_t j = j0 + t;
+                            nb[std::min<std::int64_t>(c, a.stride) * W + l] = j;
+                            c += (r2[t] < a.rl2) & (j != i);
                         }
                     }
                 }
@@ -136,6 +147,24 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
             for (int k = c; k < stored; ++k) nb[static_cast<std::int64_t>(k) * W + l] = self;
         }
         a.kmax[b] = km;
+        // The closest pair of the block, for the overlap check (a pass over the stored lists: cheaper than a
+        // dependency chain through every candidate above).
+        T closest[W];
+        for (int l = 0; l < W; ++l) closest[l] = std::numeric_limits<T>::infinity();
+        for (int k = 0; k < stored; ++k) {
+            const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
+#pragma omp simd
+            for (int l = 0; l < W; ++l) {
+                const std::int64_t i = i0 + std::min(l, lanes - 1);
+                T r2 = 0;
+                for (int d = 0; d < D; ++d) {
+                    const T dx = md_min_image(a.x[d][i] - a.x[d][row[l]], a.L[d], a.half_L[d]);
+                    r2 += dx * dx;
+                }
+                closest[l] = row[l] != i && r2 < closest[l] ? r2 : closest[l];
+            }
+        }
+        for (int l = 0; l < W; ++l) min_r2 = std::min(min_r2, static_cast<double>(closest[l]));
         a.min_r2[b] = min_r2;
     }
 }

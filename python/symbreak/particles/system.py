@@ -144,17 +144,17 @@ class ParticleSystem:
             raise ValueError(f"positions must be finite (particle {int(np.argwhere(~np.isfinite(x))[0, 0])} is not)")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"velocities must be finite (particle {int(np.argwhere(~np.isfinite(v))[0, 0])} is not)")
-        outside = np.argwhere((x < 0) | (x >= L))
-        if len(outside):
-            i, a = outside[0]
-            raise ValueError(f"positions must lie in [0, box) (wrap them with np.mod(positions, box)): particle {i} "
-                             f"has coordinate {a} = {x[i, a]!r}, box[{a}] = {L[a]}")
         self._potential = _as_potential(potential)
         self._skin = require_positive("skin", skin)
         reach = self._potential.r_cut + self._skin
         if np.any(L < 2 * reach):
             raise ValueError(f"every box side must be >= 2 (r_cut + skin) = {2 * reach:g} for the minimum image "
                              f"convention, got box = {L.tolist()}")
+        outside = np.argwhere((x < 0) | (x >= L))
+        if len(outside):
+            i, a = outside[0]
+            raise ValueError(f"positions must lie in [0, box) (wrap them with np.mod(positions, box)): particle {i} "
+                             f"has coordinate {a} = {float(x[i, a])!r}, box[{a}] = {L[a]}")
         self.integrator, self.dt, self.T, self.gamma = integrator, dt, T, gamma
         self._mass = require_positive("mass", mass)
         self._dtype = DTYPES[require_choice("dtype", dtype, tuple(DTYPES))]

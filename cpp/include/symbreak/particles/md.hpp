@@ -59,7 +59,7 @@ SYMBREAK_HD T md_min_image(T d, T L, T half_L)
 }
 
 // Neighbour lists are kept in blocks of kBlock consecutive particles (in the cell-sorted order), stored
-// column-major: entry k of the particle in lane l of block b is nbr[(b · stride + k) · kBlock + l]. A kernel
+// column-major: entry k of the particle in lane l of block b is nbr[(b · (stride + 1) + k) · kBlock + l]. A kernel
 // then walks one block in lock-step, one lane per particle (a SIMD lane on the CPU, a thread on the GPU), and
 // each particle still sums its own neighbours in list order: the sum does not depend on the vector width.
 constexpr int kMDBlock = 16;
@@ -83,8 +83,10 @@ struct MDListArgs {
     const T* x[D];
     const std::int32_t* cell_start;  // particles of cell c are [cell_start[c], cell_start[c + 1])
     const std::int32_t* cell_of;     // cell of each (sorted) particle
-    const std::int32_t* stencil;     // offsets of each cell's distinct neighbour cells, n_stencil per cell
-    int n_stencil;
+    // The cells within reach of cell c, as runs of consecutive cell ids [runs[2r], runs[2r + 1]) for
+    // r in [run_start[c], run_start[c + 1]): in the sorted order a run is one contiguous range of particles.
+    const std::int32_t* run_start;
+    const std::int32_t* runs;
     std::int32_t* nbr;
     std::int32_t* count;
     std::int32_t* kmax;

@@ -52,6 +52,10 @@ public:
     virtual MDState state() const = 0;
     virtual void load(const MDState& s) = 0;
     virtual MDCounters counters() const = 0;
+    // The two kernels on their own, for the microbenchmarks: sort and rebuild the list now; conservative
+    // forces of the current positions into the force array.
+    virtual void rebuild_now() = 0;
+    virtual void forces_now() = 0;
 };
 
 // x and v: n · dim values in the user's order, already validated (finite, inside the box).

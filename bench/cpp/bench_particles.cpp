@@ -1,0 +1,101 @@
+// Microbenchmarks of the particle simulator's CPU kernels on the benchmark states of bench_particles.py:
+// 3D LJ at the LAMMPS bench/in.lj conditions (fcc, ρ = 0.8442, T = 1.44, r_c = 2.5, skin 0.3) and a 2D LJ
+// liquid at ρ = 0.8. Rates are particles (or particle-steps) per second; threads as set by OMP_NUM_THREADS.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "symbreak/particles/md_cpu.hpp"
+
+using namespace symbreak;
+
+namespace {
+
+struct State {
+    MDSetup setup;
+    std::vector<double> x, v;
+};
+
+// cells^dim unit cells of an fcc (3D) or square (2D) lattice at density rho, jittered by 0.02 lattice units,
+// with Gaussian velocities at temperature T.
+State make_state(int dim, int cells, double rho, double T, bool single)
+{
+    State s;
+    const int basis = dim == 3 ? 4 : 1;
+    const double a = std::pow(basis / rho, 1.0 / dim);
+    const double offs[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> normal;
+    const int nz = dim == 3 ? cells : 1;
+    for (int i = 0; i < cells; ++i)
+        for (int j = 0; j < cells; ++j)
+            for (int k = 0; k < nz; ++k)
+                for (int b = 0; b < basis; ++b) {
+                    const int c[3] = {i, j, k};
+                    for (int d = 0; d < dim; ++d) {
+                        double x = (c[d] + offs[b][d] + 0.02 * normal(rng)) * a;
+                        x = std::fmod(x + cells * a, cells * a);
+                        s.x.push_back(x);
+                        s.v.push_back(std::sqrt(T) * normal(rng));
+                    }
+                }
+    s.setup.dim = dim;
+    s.setup.single = single;
+    s.setup.n = static_cast<std::int64_t>(s.x.size()) / dim;
+    for (int d = 0; d < dim; ++d) s.setup.box[d] = cells * a;
+    s.setup.pair = PairParams{};
+    return s;
+}
+
+State bench_state(const benchmark::State& st)
+{
+    const bool three_d = st.range(0) == 3, single = st.range(1) == 1;
+    return three_d ? make_state(3, 20, 0.8442, 1.44, single) : make_state(2, 128, 0.8, 1.0, single);
+}
+
+void BM_Forces(benchmark::State& st)
+{
+    State s = bench_state(st);
+    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    for (auto _ : st) e->forces_now();
+    st.SetItemsProcessed(st.iterations() * s.setup.n);
+    st.counters["neighbours"] = e->counters().mean_neighbours;
+}
+
+void BM_ListBuild(benchmark::State& st)
+{
+    State s = bench_state(st);
+    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    for (auto _ : st) e->rebuild_now();
+    st.SetItemsProcessed(st.iterations() * s.setup.n);
+}
+
+// Whole velocity-Verlet steps (integration, displacement check, rebuilds as needed, forces): particle-steps/s.
+void BM_StepNVE(benchmark::State& st)
+{
+    State s = bench_state(st);
+    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    constexpr int kSteps = 50;
+    e->advance(kSteps, nullptr, MDIntegrator::verlet, 0.005, 0, 0, false);  // leave the lattice
+    const auto before = e->counters().rebuilds;
+    for (auto _ : st) e->advance(kSteps, nullptr, MDIntegrator::verlet, 0.005, 0, 0, false);
+    st.SetItemsProcessed(st.iterations() * kSteps * s.setup.n);
+    st.counters["steps_per_rebuild"] =
+        static_cast<double>(st.iterations() * kSteps) / std::max<std::int64_t>(1, e->counters().rebuilds - before);
+}
+
+// Args: {dimension, 1 = float32 / 0 = float64}.
+void args(benchmark::internal::Benchmark* b)
+{
+    b->ArgNames({"dim", "f32"})->Args({3, 0})->Args({3, 1})->Args({2, 0})->Args({2, 1})->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Forces)->Apply(args);
+BENCHMARK(BM_ListBuild)->Apply(args);
+BENCHMARK(BM_StepNVE)->Apply(args);
+BENCHMARK_MAIN();

@@ -251,7 +251,7 @@ def steinhardt_q(positions: ArrayLike, box: ArrayLike, l: int = 6, k: int | None
 
     Neighbours are the k nearest (default k = 12) or, if ``r_cut`` is given instead, all particles closer than
     r_cut. Per-particle values match ``freud.order.Steinhardt(l)`` with the same neighbours. Perfect fcc with its
-    12 nearest neighbours gives Q₆ = 0.57452 (bcc 0.5107 with k = 8, simple cubic 0.35355 with k = 6); an ideal
+    12 nearest neighbours gives Q₆ = 0.57452 (bcc 0.51069 with k = 14, simple cubic 0.35355 with k = 6); an ideal
     gas gives a global Q₆ of order 1/sqrt(N·k).
 
     Args:

@@ -292,8 +292,8 @@ def lammps_nve_rate(positions: ArrayLike, velocities: ArrayLike, box: ArrayLike,
     n, d = p.shape
     lmp = _open_lammps(p, b, v, m, eps, sig, rc, True, skin, threads)
     try:
-        lmp.commands_list([f"timestep {_num(dt)}", "fix integrate all nve", *(["fix plane all enforce2d"] if d == 2 else []),
-                           "thermo 0", f"run {warmup}"])
+        plane = ["fix plane all enforce2d"] if d == 2 else []
+        lmp.commands_list([f"timestep {_num(dt)}", "fix integrate all nve", *plane, "thermo 0", f"run {warmup}"])
         e_start = lmp.last_thermo()["TotEng"] / n
         start = time.perf_counter()
         lmp.command(f"run {steps} pre no post no")

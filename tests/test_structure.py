@@ -122,7 +122,8 @@ def test_rdf_matches_freud(rng, frame):
     # Compare pair counts: freud works in float32, so a pair within ~1e-6 of a bin edge may land in the next bin.
     n = len(pos)
     edges = np.linspace(0, r_max, bins + 1)
-    to_counts = n * (n - 1) / np.prod(box) * (math.pi if len(box) == 2 else 4 * math.pi / 3) * np.diff(edges ** len(box))
+    shell = (math.pi if len(box) == 2 else 4 * math.pi / 3) * np.diff(edges ** len(box))
+    to_counts = n * (n - 1) / np.prod(box) * shell
     diff = np.abs(np.rint(g * to_counts) - np.rint(ref.rdf * to_counts))
     assert diff.max() <= 2 and diff.sum() <= 8
     np.testing.assert_allclose(g * to_counts, np.rint(g * to_counts), atol=1e-6)  # our g is exact counts / norm

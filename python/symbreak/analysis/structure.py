@@ -128,7 +128,7 @@ def _knn_bonds(p: np.ndarray, box: np.ndarray, k: int) -> tuple[np.ndarray, np.n
 
 
 def _radius_bonds(p: np.ndarray, box: np.ndarray, r_cut: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bonds (i, j, r_j − r_i) for every ordered pair closer than r_cut (r_cut ≤ L/2: one image per pair)."""
+    """Bonds (i, j, r_j − r_i) for every ordered pair at most r_cut apart (r_cut ≤ L/2: one image per pair)."""
     if r_cut > box.min() / 2:
         raise ValueError(f"r_cut = {r_cut} must be at most half the shortest box side ({box.min() / 2})")
     pairs = _tree(p, box).query_pairs(r_cut, output_type="ndarray")
@@ -155,7 +155,8 @@ def rdf(positions: ArrayLike, box: ArrayLike, r_max: float, bins: int = 100) -> 
 
     g(r_k) = n_k / (N · ρ' · ΔV_k), where n_k counts ordered pairs (i ≠ j) with separation in bin k, ΔV_k is the
     volume (2D: area) of the shell and ρ' = (N − 1)/V, so that an ideal gas gives g ≡ 1 at any N (freud's
-    ``normalization_mode="finite_size"``). Bins are equal-width on [0, r_max].
+    ``normalization_mode="finite_size"``). Bins are equal-width on [0, r_max] and closed on the right: a pair at
+    exactly an edge r_k counts in the bin below it.
 
     Args:
         positions: (N, d), N ≥ 2, in [0, L). box: (d,) side lengths.
@@ -249,8 +250,8 @@ def steinhardt_q(positions: ArrayLike, box: ArrayLike, l: int = 6, k: int | None
                  r_cut: float | None = None) -> Steinhardt:
     """Steinhardt bond order Q_l of a 3D configuration (Steinhardt, Nelson & Ronchetti 1983).
 
-    Neighbours are the k nearest (default k = 12) or, if ``r_cut`` is given instead, all particles closer than
-    r_cut. Per-particle values match ``freud.order.Steinhardt(l)`` with the same neighbours. Perfect fcc with its
+    Neighbours are the k nearest (default k = 12) or, if ``r_cut`` is given instead, all particles at most r_cut
+    away. Per-particle values match ``freud.order.Steinhardt(l)`` with the same neighbours. Perfect fcc with its
     12 nearest neighbours gives Q₆ = 0.57452 (bcc 0.51069 with k = 14, simple cubic 0.35355 with k = 6); an ideal
     gas gives a global Q₆ of order 1/sqrt(N·k).
 

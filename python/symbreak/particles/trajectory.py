@@ -57,7 +57,8 @@ def _check_name(what: str, name: str) -> str:
 @dataclass
 class Frame:
     """One configuration: ``step``, ``box`` (d,), ``positions`` (N, d) in [0, L), ``velocities`` (N, d) or None,
-    ``types`` (N,) type names or None (all "A"), ``log`` {name: float}. Validated and coerced on construction."""
+    ``types`` (N,) type names or None (all "A"), ``log`` {name: float}. Validated and copied to float64 arrays on
+    construction (a snapshot: later changes to the caller's arrays do not reach it)."""
 
     step: int
     box: np.ndarray
@@ -69,10 +70,10 @@ class Frame:
     def __post_init__(self) -> None:
         self.step = require_int("step", self.step, 0)
         self.box = as_box(self.box)
-        self.positions = as_positions(self.positions, self.box)
+        self.positions = as_positions(self.positions, self.box).copy()
         n, d = self.positions.shape
         if self.velocities is not None:
-            self.velocities = as_vectors(self.velocities, "velocities", dim=d, n=n)
+            self.velocities = as_vectors(self.velocities, "velocities", dim=d, n=n).copy()
         if self.types is not None:
             t = np.asarray(self.types)
             if t.shape != (n,):

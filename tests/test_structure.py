@@ -4,6 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from hypothesis.extra import numpy as hnp
 
 from symbreak.analysis import structure as st
 
@@ -286,3 +289,21 @@ def test_wrap_into_half_open_box():
     box = np.array([10.0, 4.0])
     w = st.wrap(np.array([[-1e-20, 4.0], [10.0, -3.0], [25.5, 1.0]]), box)
     np.testing.assert_array_equal(w, [[0.0, 0.0], [0.0, 1.0], [5.5, 1.0]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(dim=hs.sampled_from([2, 3]), n=hs.integers(0, 40), side=hs.sampled_from([-1.0, 0.0, 2.0, 6.0, 12.0]),
+       bad=hs.sampled_from([None, math.nan, math.inf, -0.5, 1.0]), data=hs.data())
+def test_fuzz_bad_input_is_a_value_error(dim, n, side, bad, data):
+    """Boxes too small or invalid, NaN/inf/outside positions, too few particles: a result or a ValueError."""
+    box = np.full(dim, side)
+    pos = data.draw(hnp.arrays(np.float64, (n, dim), elements=hs.floats(0.0, 0.999))) * abs(side)
+    if bad is not None and n:
+        pos[data.draw(hs.integers(0, n - 1)), 0] = bad * abs(side) if bad in (-0.5, 1.0) else bad
+    for call in (lambda: st.rdf(pos, box, r_max=2.0, bins=7), lambda: st.psi6(pos, box),
+                 lambda: st.steinhardt_q(pos, box), lambda: st.steinhardt_q(pos, box, r_cut=1.5),
+                 lambda: st.crystal_grains(pos, box)):
+        try:
+            call()
+        except ValueError:
+            pass

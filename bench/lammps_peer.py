@@ -223,18 +223,21 @@ def _open_lammps(positions: np.ndarray, box: np.ndarray, velocities: np.ndarray 
         "thermo_style custom step pe ke etotal press c_virial",
         "thermo_modify norm no",
     ]
-    lmp.commands_list(commands)
     x3 = np.zeros((n, 3))
     x3[:, :d] = positions
     v3 = None
     if velocities is not None:
         v3 = np.zeros((n, 3))
         v3[:, :d] = velocities
-    created = lmp.create_atoms(n, list(range(1, n + 1)), (typeid + 1).tolist(), x3.ravel().tolist(),
-                               None if v3 is None else v3.ravel().tolist())
-    if created != n or lmp.get_natoms() != n:
+    try:
+        lmp.commands_list(commands)
+        created = lmp.create_atoms(n, list(range(1, n + 1)), (typeid + 1).tolist(), x3.ravel().tolist(),
+                                   None if v3 is None else v3.ravel().tolist())
+        if created != n or lmp.get_natoms() != n:
+            raise RuntimeError(f"LAMMPS created {created} of {n} atoms")
+    except Exception:
         lmp.close()
-        raise RuntimeError(f"LAMMPS created {created} of {n} atoms")
+        raise
     return lmp
 
 

@@ -178,6 +178,7 @@ def test_xyz_from_other_writers(tmp_path):
     ("1\nProperties=species:S:1:pos:R:3\nA 0 0 0\n", "Lattice"),
     ("1\nLattice=\"1 1 0 0 1 0 0 0 1\"\nA 0 0 0\n", "diagonal"),
     ("1\nLattice=\"1 0 0 0 1 0 0 0 1\" pbc=\"F F F\"\nA 0 0 0\n", "pbc"),
+    ("2\nLattice=\"1 0 0 0 1 0 0 0 1\"\nA 0 0 0\nA 0 0\n", "particle 1 has 3 columns"),
 ])
 def test_bad_xyz(tmp_path, text, match):
     (tmp_path / "bad.xyz").write_text(text)

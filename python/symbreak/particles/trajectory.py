@@ -287,7 +287,11 @@ def _read_xyz_frame(lines: Sequence[str], where: str, index: int) -> Frame:
     width, cols = _columns(head.get("properties", "species:S:1:pos:R:3"), where)
     if "pos" not in cols or "species" not in cols:
         raise ValueError(f"{where}: Properties must include species and pos")
-    table = np.array([s.split() for s in lines[2:2 + n]], dtype=str).reshape(n, width)
+    rows = [s.split() for s in lines[2:2 + n]]
+    short = next((i for i, r in enumerate(rows) if len(r) != width), None)
+    if short is not None:
+        raise ValueError(f"{where}: particle {short} has {len(rows[short])} columns, Properties declare {width}")
+    table = np.array(rows, dtype=str).reshape(n, width)
 
     def block(name: str) -> np.ndarray:
         start, count = cols[name]

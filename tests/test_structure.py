@@ -151,9 +151,9 @@ def test_psi6_perfect_triangular_lattice(transpose):
     np.testing.assert_allclose(np.abs(h.psi), 1.0, atol=1e-12)
     assert h.order == pytest.approx(1.0, abs=1e-12)
     expected = math.pi / 6 if transpose else 0.0
-    wrapped = np.angle(np.exp(6j * (h.orientation - expected))) / 6  # circular distance, period π/3
+    wrapped = np.angle(np.exp(6j * (h.local_orientation - expected))) / 6  # circular distance, period π/3
     assert np.all(np.abs(wrapped) < 1e-12)
-    assert np.all((h.orientation >= 0) & (h.orientation < math.pi / 3))
+    assert np.all((h.local_orientation >= 0) & (h.local_orientation < math.pi / 3))
 
 
 @pytest.mark.parametrize("theta", [0.3, 0.9, 1.2])
@@ -163,7 +163,7 @@ def test_psi6_orientation_is_the_lattice_rotation(theta):
     h = st.psi6(pos, box)
     interior = np.hypot(*(pos - box / 2).T) < 7.0
     np.testing.assert_allclose(np.abs(h.psi[interior]), 1.0, atol=1e-9)
-    np.testing.assert_allclose(h.orientation[interior], theta % (math.pi / 3), atol=1e-9)
+    np.testing.assert_allclose(h.local_orientation[interior], theta % (math.pi / 3), atol=1e-9)
 
 
 @pytest.mark.parametrize("frame", ["gas", "lattice"])

@@ -195,7 +195,7 @@ class Hexatic(NamedTuple):
     from the x axis."""
     order: float
     """Global hexatic order |⟨ψ₆⟩| = |(1/N) Σ_i ψ₆(i)|, in [0, 1]."""
-    orientation: np.ndarray
+    local_orientation: np.ndarray
     """(N,) local crystal orientation arg(ψ₆)/6 wrapped into [0, π/3): a triangular lattice rotated by θ gives
     θ mod π/3."""
 
@@ -219,7 +219,7 @@ def psi6(positions: ArrayLike, box: ArrayLike, k: int = 6) -> Hexatic:
             must be closer than half the shortest side.
 
     Returns:
-        :class:`Hexatic` (psi, order, orientation).
+        :class:`Hexatic` (psi, order, local_orientation).
     """
     b = as_box(box)
     if b.shape[0] != 2:
@@ -317,7 +317,7 @@ def crystal_grains(positions: ArrayLike, box: ArrayLike, k: int = 6, min_order: 
     min_size = require_int("min_size", min_size, 1)
     hexatic, i, j = _hexatic(p, b, require_int("k", k, 1))
     crystalline = np.abs(hexatic.psi) >= min_order
-    delta = np.mod(hexatic.orientation[i] - hexatic.orientation[j], math.pi / 3.0)
+    delta = np.mod(hexatic.local_orientation[i] - hexatic.local_orientation[j], math.pi / 3.0)
     join = crystalline[i] & crystalline[j] & (np.minimum(delta, math.pi / 3.0 - delta) <= max_mis)
     n = p.shape[0]
     graph = coo_matrix((np.ones(int(join.sum())), (i[join], j[join])), shape=(n, n))

@@ -1,5 +1,5 @@
-"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables."""
+"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables, particle structure."""
 
-from . import exact, stats, xy
+from . import exact, stats, structure, xy
 
-__all__ = ["exact", "stats", "xy"]
+__all__ = ["exact", "stats", "structure", "xy"]

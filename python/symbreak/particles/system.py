@@ -341,8 +341,8 @@ class ParticleSystem:
 
         x = self.positions
         if self.dim == 2:
-            return float(structure.psi6(x, self._box).global_order)
-        return float(structure.steinhardt_q(x, self._box, l=6).global_q)
+            return float(structure.psi6(x, self._box).order)
+        return float(structure.steinhardt_q(x, self._box, l=6).order)
 
     # -- state -------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:

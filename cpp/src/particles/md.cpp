@@ -362,7 +362,7 @@ private:
         kmax_.assign(blocks_, 0);
         min_r2_.assign(blocks_, 0);
         for (;;) {
-            nbr_.resize(static_cast<std::size_t>(blocks_ * (stride_ + 1) * kMDBlock));
+            nbr_.resize(static_cast<std::size_t>(blocks_ * stride_ * kMDBlock));
             MDListArgs<T, D> a{};
             for (int d = 0; d < D; ++d) {
                 a.x[d] = x_[d].data();
@@ -395,7 +395,7 @@ private:
         for (std::int64_t i = 0; i < n_; ++i)
             for (std::int64_t k = 0; k < std::min<std::int64_t>(count_[i], stride_); ++k) {
                 const std::int64_t b = i / kMDBlock, l = i % kMDBlock;
-                const std::int32_t j = nbr_[(b * (stride_ + 1) + k) * kMDBlock + l];
+                const std::int32_t j = nbr_[(b * stride_ + k) * kMDBlock + l];
                 double r2 = 0;
                 for (int d = 0; d < D; ++d) {
                     const double dx = md_min_image<double>(x_[d][i] - static_cast<double>(x_[d][j]), L_[d], half_L_[d]);

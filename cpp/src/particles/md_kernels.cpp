@@ -3,12 +3,19 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {
 
 constexpr int W = kMDBlock;
 constexpr int kChunk = 64;  // candidates whose distances are computed together in the list build
+
+std::vector<std::int32_t>& scratch_list()
+{
+    thread_local std::vector<std::int32_t> v;
+    return v;
+}
 
 // One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
 // its own list, or a pair beyond r_cut, evaluates the potential at r_cut and adds zero: branch-free, and the
@@ -29,7 +36,7 @@ void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std:
                 vi[d][l] = kDamp ? a.v[d][i] : T(0);
             }
         }
-        const std::int32_t* nb = a.nbr + b * (a.stride + 1) * W;
+        const std::int32_t* nb = a.nbr + b * a.stride * W;
         const int km = a.kmax[b];
         for (int k = 0; k < km; ++k) {
             const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
@@ -93,17 +100,20 @@ void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0,
 
 // Full lists (both i→j and j→i): each particle sums its own force, so no two threads write the same
 // particle and the result is the same for every thread count. Lists longer than the stride are counted but
-// not stored; the driver then grows the stride and builds again. Each block owns stride + 1 rows: the last
-// one takes the writes of candidates that are not neighbours, or do not fit.
+// not stored; the driver then grows the stride and builds again.
 template <class T, int D>
 void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
 {
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
         const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
-        std::int32_t* nb = a.nbr + b * (a.stride + 1) * W;
+        std::int32_t* nb = a.nbr + b * a.stride * W;
         double min_r2 = std::numeric_limits<double>::infinity();
         int km = 0;
+        std::vector<std::int32_t>& found_list = scratch_list();
+        found_list.resize(static_cast<std::size_t>(a.stride) + 1);
+        std::int32_t* found = found_list.data();
+        const int kMaxFound = static_cast<int>(a.stride);
         for (int l = 0; l < W; ++l) {
             int c = 0;
             if (l < lanes) {
@@ -111,11 +121,12 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                 T xi[D];
                 for (int d = 0; d < D; ++d) xi[d] = a.x[d][i];
                 const std::int32_t cell = a.cell_of[i];
+                // Neighbours go to a contiguous scratch list first, then into the block's columns.
                 for (std::int32_t r = a.run_start[cell]; r < a.run_start[cell + 1]; ++r) {
                     const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
                     // A run is a contiguous range of particles: distances in SIMD over chunks of it, then a
-                    // branch-free append (every candidate is written at the next free slot, or in the spare
-                    // row past the stride, and the slot advances only for a neighbour).
+                    // branch-free append (every candidate is written at the next free slot, or the spare slot
+                    // past the stride, and the slot advances only for a neighbour).
                     for (std::int32_t j0 = a.cell_start[a.runs[2 * r]]; j0 < j1; j0 += kChunk) {
                         const int m = std::min<std::int32_t>(kChunk, j1 - j0);
                         T r2[kChunk];
@@ -130,11 +141,13 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                         }
                         for (int t = 0; t < m; ++t) {
                             const std::int32_t j = j0 + t;
-                            nb[std::min<std::int64_t>(c, a.stride) * W + l] = j;
+                            found[std::min(c, kMaxFound)] = j;
                             c += (r2[t] < a.rl2) & (j != i);
                         }
                     }
                 }
+                const int stored = static_cast<int>(std::min<std::int64_t>(c, a.stride));
+                for (int k = 0; k < stored; ++k) nb[static_cast<std::int64_t>(k) * W + l] = found[k];
                 a.count[i] = c;
             }
             km = std::max(km, c);

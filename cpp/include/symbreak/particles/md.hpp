@@ -59,7 +59,7 @@ SYMBREAK_HD T md_min_image(T d, T L, T half_L)
 }
 
 // Neighbour lists are kept in blocks of kBlock consecutive particles (in the cell-sorted order), stored
-// column-major: entry k of the particle in lane l of block b is nbr[(b · (stride + 1) + k) · kBlock + l]. A kernel
+// column-major: entry k of the particle in lane l of block b is nbr[(b · stride + k) · kBlock + l]. A kernel
 // then walks one block in lock-step, one lane per particle (a SIMD lane on the CPU, a thread on the GPU), and
 // each particle still sums its own neighbours in list order: the sum does not depend on the vector width.
 constexpr int kMDBlock = 16;

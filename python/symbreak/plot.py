@@ -13,7 +13,7 @@ import numpy as np
 from .analysis import exact
 from .results import RunResult
 
-__all__ = ["ising_figure"]
+__all__ = ["ising_figure", "particles_figure"]
 
 DPI = 120
 
@@ -120,3 +120,64 @@ def _lags(result: RunResult, tc: float, J: float) -> bool:
     """True when |m| falls clearly (by > 0.1) below the exact 2D M(T) somewhere well below T_c."""
     below = result.T < 0.95 * tc
     return bool(np.any(result.abs_m[below] < exact.onsager_magnetization(result.T[below], J=J) - 0.1))
+
+
+def particles_figure(result: RunResult, snapshots: list[dict[str, Any]], rdfs: list[tuple[str, np.ndarray, np.ndarray]],
+                     path: str | Path) -> Path:
+    """Draw a particle run: snapshots coloured by local crystal orientation above T, energy, order and g(r).
+
+    Args:
+        result: ``ParticleSystem.run`` output (possibly concatenated).
+        snapshots: dicts with ``step``, ``T``, ``positions`` (N, d), ``box`` and ``orientation`` (N,) — the local
+            hexatic angle arg(ψ₆)/6 in [0, π/3) in 2D, or local Q₆ in 3D (drawn as a projection on x-y).
+        rdfs: ``(label, r, g)`` curves of the radial distribution function (e.g. at the start and the end).
+        path: where to write the PNG.
+    """
+    plt = _pyplot()
+    n = len(snapshots)
+    fig = plt.figure(figsize=(13.0, 8.6 if n else 4.4), layout="constrained")
+    rows = fig.subfigures(2, 1, height_ratios=[4.2, 3.6]) if n else [None, fig]
+    if n:
+        axes = rows[0].subplots(1, n, squeeze=False)[0]
+        for ax, snap in zip(axes, snapshots):
+            x, box, c = np.asarray(snap["positions"]), np.asarray(snap["box"]), np.asarray(snap["orientation"])
+            two_d = x.shape[1] == 2
+            sc = ax.scatter(x[:, 0], x[:, 1], c=c, s=max(0.3, 3000.0 / len(x)), lw=0,
+                            cmap="hsv" if two_d else "viridis", vmin=0, vmax=np.pi / 3 if two_d else 0.6)
+            ax.set_xlim(0, box[0])
+            ax.set_ylim(0, box[1])
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"step {snap['step']}, T = {snap['T']:.3g}", fontsize=10)
+        label = "local crystal orientation arg(ψ₆)/6 [rad]" if snapshots[0]["positions"].shape[1] == 2 \
+            else "local Q₆ (projection on x-y)"
+        rows[0].colorbar(sc, ax=axes, shrink=0.7, label=label)
+    ax_t, ax_e, ax_o, ax_g = rows[1].subplots(1, 4)
+    t = result.step * float(result.meta.get("dt", 1.0))
+    ax_t.plot(t, result.T, color="black", lw=1.2, label="target T (schedule)")
+    ax_t.plot(t, result.extra["T_kin"], color="tab:red", lw=0.9, label="kinetic T")
+    ax_t.set_ylabel("temperature [ε / k$_B$]")
+    ax_e.plot(t, result.extra["e_total"], color="tab:blue", lw=0.9, label="total")
+    ax_e.plot(t, result.u, color="tab:green", lw=0.9, label="potential")
+    ax_e.set_ylabel("energy per particle [ε]")
+    ax_o.plot(t, result.abs_m, color="tab:purple", lw=1.0)
+    ax_o.set_ylabel("global |ψ₆|" if result.meta.get("order") == "psi6" else "global Q₆")
+    ax_o.set_ylim(0, 1.02)
+    for label, r, g in rdfs:
+        ax_g.plot(r, g, lw=1.0, label=label)
+    ax_g.set_xlabel("r [σ]")
+    ax_g.set_ylabel("g(r)")
+    for ax in (ax_t, ax_e, ax_o):
+        ax.set_xlabel("time [τ]")
+    for ax in (ax_t, ax_e, ax_o, ax_g):
+        ax.grid(alpha=0.3)
+    for ax in (ax_t, ax_e, ax_g):
+        ax.legend(fontsize=8)
+    meta = result.meta
+    fig.suptitle(f"{meta.get('dim', '')}D particles, N = {meta.get('n', '')}: {meta.get('potential', '')}, "
+                 f"{meta.get('integrator', '')}, dt = {meta.get('dt', '')}, {meta.get('schedule', '')}", fontsize=11)
+    path = Path(path)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from .._backend import resolve_device
 from .._validate import require_choice, require_finite, require_int, require_positive
 from ..results import RunResult
 from ..schedules import Schedule, as_schedule
+
+if TYPE_CHECKING:
+    from .trajectory import Frame
 
 _STATE_FORMAT = "symbreak.ParticleSystem/1"
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -343,6 +346,13 @@ class ParticleSystem:
         if self.dim == 2:
             return float(structure.psi6(x, self._box).order)
         return float(structure.steinhardt_q(x, self._box, l=6).order)
+
+    def frame(self, log: dict[str, float] | None = None) -> "Frame":
+        """The current configuration as a trajectory Frame (for ``symbreak.particles.trajectory`` writers)."""
+        from .trajectory import Frame
+
+        return Frame(step=self.step, box=self.box, positions=self.positions, velocities=self.velocities,
+                     log=dict(log or {}))
 
     # -- state -------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -274,3 +274,24 @@ def test_cooling_a_2d_lj_gas_grows_crystal_grains():
     assert cold.abs_m[-1] > 0.7
     grains = structure.crystal_grains(ps.positions, ps.box)
     assert np.bincount(grains[grains >= 0]).max() > 0.5 * ps.n
+
+
+def test_cli_particles_writes_observables_trajectory_and_figure(tmp_path, capsys):
+    import json
+
+    from symbreak.cli import main
+    from symbreak.particles import read_trajectory
+
+    out = tmp_path / "run"
+    code = main(["particles", "--n", "300", "--dim", "2", "--cool", "1.0:0.4", "--steps", "400",
+                 "--measure-every", "20", "--frames", "5", "--snapshots", "2", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out / "particles.png")
+    summary = json.loads((out / "run.json").read_text())["summary"]
+    assert summary["counters"]["step"] == 400 and 0 <= summary["final_order"] <= 1
+    frames = read_trajectory(out / summary["trajectory"])
+    assert len(frames) == 5 and frames[-1].step == 400 and frames[-1].positions.shape == (300, 2)
+    rows = (out / "observables.csv").read_text().splitlines()
+    assert len(rows) == 1 + 20 and "T_kin" in rows[0]
+    assert main(["particles", "--n", "300", "--density", "-1", "--out", str(out)]) == 2
+    assert main(["particles", "--n", "10", "--density", "0.8", "--out", str(out), "--quiet"]) == 2  # box too small

@@ -5,6 +5,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {
 
@@ -15,6 +19,42 @@ std::vector<std::int32_t>& scratch_list()
 {
     thread_local std::vector<std::int32_t> v;
     return v;
+}
+
+// Appends j0 + t, for each t < m with r2[t] < rl2 that is not particle i itself, to found[c...] and returns
+// the new count. Writes land at min(c, cap), so found needs cap + kChunk slots; r2 needs kChunk entries.
+// The order of the list is the candidates' order on every instruction set.
+template <class T>
+int append_neighbours(T* r2, int m, std::int32_t j0, std::int64_t i, T rl2, std::int32_t* found, int c, int cap)
+{
+#if defined(__AVX512F__)
+    for (int t = m; t < ((m + 15) & ~15); ++t) r2[t] = std::numeric_limits<T>::infinity();
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int t = 0; t < m; t += 16) {
+        __mmask16 keep;
+        if constexpr (sizeof(T) == 4) {
+            keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(r2 + t), _mm512_set1_ps(rl2), _CMP_LT_OQ);
+        } else {
+            const __m512d limit = _mm512_set1_pd(rl2);
+            keep = static_cast<__mmask16>(_mm512_cmp_pd_mask(_mm512_loadu_pd(r2 + t), limit, _CMP_LT_OQ) |
+                                          (_mm512_cmp_pd_mask(_mm512_loadu_pd(r2 + t + 8), limit, _CMP_LT_OQ) << 8));
+        }
+        const std::int64_t self = i - (j0 + t);
+        if (self >= 0 && self < 16) keep = static_cast<__mmask16>(keep & ~(1u << self));
+        // Compress in a register and store all 16 lanes (the tail is overwritten later): a masked compress
+        // straight to memory is microcoded and slow on some CPUs (AMD Zen 4).
+        _mm512_storeu_si512(found + std::min(c, cap),
+                            _mm512_maskz_compress_epi32(keep, _mm512_add_epi32(_mm512_set1_epi32(j0 + t), iota)));
+        c += __builtin_popcount(keep);
+    }
+#else
+    for (int t = 0; t < m; ++t) {  // branch-free: every candidate is written, the slot advances for neighbours
+        const std::int32_t j = j0 + t;
+        found[std::min(c, cap)] = j;
+        c += (r2[t] < rl2) & (j != i);
+    }
+#endif
+    return c;
 }
 
 // One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
@@ -111,7 +151,7 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
         double min_r2 = std::numeric_limits<double>::infinity();
         int km = 0;
         std::vector<std::int32_t>& found_list = scratch_list();
-        found_list.resize(static_cast<std::size_t>(a.stride) + 1);
+        found_list.resize(static_cast<std::size_t>(a.stride) + kChunk);
         std::int32_t* found = found_list.data();
         const int kMaxFound = static_cast<int>(a.stride);
         for (int l = 0; l < W; ++l) {
@@ -124,9 +164,8 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                 // Neighbours go to a contiguous scratch list first, then into the block's columns.
                 for (std::int32_t r = a.run_start[cell]; r < a.run_start[cell + 1]; ++r) {
                     const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
-                    // A run is a contiguous range of particles: distances in SIMD over chunks of it, then a
-                    // branch-free append (every candidate is written at the next free slot, or the spare slot
-                    // past the stride, and the slot advances only for a neighbour).
+                    // A run is a contiguous range of particles: distances in SIMD over chunks of it, then the
+                    // neighbours among them are appended.
                     for (std::int32_t j0 = a.cell_start[a.runs[2 * r]]; j0 < j1; j0 += kChunk) {
                         const int m = std::min<std::int32_t>(kChunk, j1 - j0);
                         T r2[kChunk];
@@ -139,11 +178,7 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                             }
                             r2[t] = s;
                         }
-                        for (int t = 0; t < m; ++t) {
-                            const std::int32_t j = j0 + t;
-                            found[std::min(c, kMaxFound)] = j;
-                            c += (r2[t] < a.rl2) & (j != i);
-                        }
+                        c = append_neighbours(r2, m, j0, i, a.rl2, found, c, kMaxFound);
                     }
                 }
                 const int stored = static_cast<int>(std::min<std::int64_t>(c, a.stride));

@@ -33,8 +33,8 @@ struct LJ {
     }
     SYMBREAK_HD void eval(T r2, T& fr, T& e) const
     {
-        const T s2 = sigma2 / r2, s6 = s2 * s2 * s2;
-        fr = eps48 * s6 * (s6 - T(0.5)) / r2;
+        const T inv_r2 = T(1) / r2, s2 = sigma2 * inv_r2, s6 = s2 * s2 * s2;  // one division per pair
+        fr = eps48 * s6 * (s6 - T(0.5)) * inv_r2;
         e = eps4 * s6 * (s6 - T(1)) - shift;
     }
 };
@@ -57,8 +57,8 @@ struct LJForceShifted {
 #if !defined(__CUDA_ARCH__)
         using std::sqrt;
 #endif
-        const T r = sqrt(r2), s2 = sigma2 / r2, s6 = s2 * s2 * s2;
-        fr = (eps48 * s6 * (s6 - T(0.5)) / r - f_c) / r;
+        const T r = sqrt(r2), inv_r = T(1) / r, s2 = sigma2 * inv_r * inv_r, s6 = s2 * s2 * s2;
+        fr = (eps48 * s6 * (s6 - T(0.5)) * inv_r - f_c) * inv_r;
         e = eps4 * s6 * (s6 - T(1)) - e_c + (r - rc) * f_c;
     }
 };

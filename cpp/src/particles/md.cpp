@@ -72,8 +72,10 @@ public:
         for (std::int64_t s = 0; s < steps; ++s) {
             const MDStep c = md_step_coefficients(kind, dt, gamma, T_of ? T_of[s] : 0.0, s_.mass);
             const T limit = static_cast<T>(0.25 * s_.skin * s_.skin);
-            const T max_d2 = kind == MDIntegrator::langevin ? first_half<true>(c) : first_half<false>(c);
-            if (!(max_d2 <= limit)) rebuild();  // also taken when a position went non-finite
+            const T reach2 = static_cast<T>((s_.pair.r_cut + s_.skin) * (s_.pair.r_cut + s_.skin));
+            const Moves m = kind == MDIntegrator::langevin ? first_half<true>(c) : first_half<false>(c);
+            if (!(m.longest_step <= reach2)) report_runaway();
+            if (!(m.since_build <= limit)) rebuild();
             compute_forces(measure && s == steps - 1, kind == MDIntegrator::damping ? damping : 0.0, f_);
             const T h = static_cast<T>(c.half_dt_over_m);
 #pragma omp parallel for schedule(static) if (n_ >= kParallelMin)
@@ -166,17 +168,21 @@ public:
     void forces_now() override { compute_forces(false, 0, f_); }
 
 private:
-    // B, then A (verlet, damping: x += dt v) or A O A (langevin); wraps x and returns the largest squared
-    // displacement since the last list build.
+    // Largest squared displacements: since the last list build, and within this one step (before wrapping).
+    struct Moves {
+        T since_build, longest_step;
+    };
+
+    // B, then A (verlet, damping: x += dt v) or A O A (langevin); wraps x.
     template <bool kLangevin>
-    T first_half(const MDStep& c)
+    Moves first_half(const MDStep& c)
     {
         const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt), dt = static_cast<T>(c.dt);
         const T c1 = static_cast<T>(c.c1);
         const PhiloxKey key = philox_key(s_.seed);
         const std::uint64_t step = static_cast<std::uint64_t>(step_);
-        T max_d2 = 0;
-#pragma omp parallel for schedule(static) reduction(max : max_d2) if (n_ >= kParallelMin)
+        T max_d2 = 0, max_step2 = 0;
+#pragma omp parallel for schedule(static) reduction(max : max_d2, max_step2) if (n_ >= kParallelMin)
         for (std::int64_t i = 0; i < n_; ++i) {
             double z[4];
             if constexpr (kLangevin) {
@@ -186,7 +192,7 @@ private:
                                                  key),
                                    z[2 * k], z[2 * k + 1]);
             }
-            T d2 = 0;
+            T d2 = 0, s2 = 0;
             for (int d = 0; d < D; ++d) {
                 T v = v_[d][i] + h * f_[d][i], x = x_[d][i];
                 if constexpr (kLangevin) {
@@ -196,16 +202,29 @@ private:
                 } else {
                     x += dt * v;
                 }
+                s2 += (x - x_[d][i]) * (x - x_[d][i]);
                 x = md_wrap(x, L_[d]);
                 v_[d][i] = v;
                 x_[d][i] = x;
                 const T dx = md_min_image(x - xref_[d][i], L_[d], half_L_[d]);
                 d2 += dx * dx;
             }
-            // NaN compares false: make it win the max so the caller rebuilds and reports it.
+            // NaN compares false: make it win the max so the caller reports it.
             max_d2 = std::max(max_d2, d2 == d2 ? d2 : std::numeric_limits<T>::infinity());
+            max_step2 = std::max(max_step2, s2 == s2 ? s2 : std::numeric_limits<T>::infinity());
         }
-        return max_d2;
+        return {max_d2, max_step2};
+    }
+
+    // A particle jumped further than the list reaches in one step (or went non-finite): nothing after this
+    // step could be trusted, so stop with the reason rather than wrap it back into the box.
+    [[noreturn]] void report_runaway() const
+    {
+        check_finite();
+        std::ostringstream m;
+        m << "step " << step_ << ": a particle moved more than r_cut + skin = " << s_.pair.r_cut + s_.skin
+          << " in one step; the time step is too large for these forces";
+        throw std::runtime_error(m.str());
     }
 
     void compute_forces(bool energy, double damping, std::array<std::vector<T>, D>& out)

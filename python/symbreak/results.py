@@ -38,6 +38,12 @@ class RunResult:
     def __len__(self) -> int:
         return len(self.step)
 
+    def select(self, rows: np.ndarray) -> "RunResult":
+        """The measurements picked by ``rows`` (a boolean mask or indices), as a new RunResult."""
+        cols = {k: getattr(self, k)[rows] for k in ("step", "T", "m", "abs_m", "u")}
+        return RunResult(**cols, sites=self.sites, meta=dict(self.meta),
+                         extra={k: v[rows] for k, v in self.extra.items()})
+
     def columns(self) -> dict[str, np.ndarray]:
         return {"step": self.step, "T": self.T, "m": self.m, "abs_m": self.abs_m, "u": self.u, **self.extra}
 

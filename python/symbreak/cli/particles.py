@@ -121,11 +121,8 @@ def _run_particles(args: argparse.Namespace) -> int:
 
     from ..plot import particles_figure  # matplotlib is optional: imported only here
 
-    ordered = np.isfinite(result.abs_m)  # the order parameter is computed only where frames or snapshots were taken
-    shown = RunResult(step=result.step[ordered], T=result.T[ordered], m=result.m[ordered],
-                      abs_m=result.abs_m[ordered], u=result.u[ordered], sites=result.sites, meta=result.meta,
-                      extra={key: v[ordered] for key, v in result.extra.items()})
-    figure = particles_figure(shown, snapshots, rdfs, args.out / "particles.png")
+    # the order parameter is computed only where frames or snapshots were taken: draw those measurements
+    figure = particles_figure(result.select(np.isfinite(result.abs_m)), snapshots, rdfs, args.out / "particles.png")
     if not args.quiet:
         print(f"{PROG}: {args.steps} steps of {args.n} particles in {sim_seconds:.2f} s "
               f"({(rate or 0) / 1e6:.2f} M particle-steps/s); final order = {final['order']:.3f}, "

@@ -66,8 +66,6 @@ void ising_update_rows(const IsingRowBatch& b)
 {
     const CheckerboardGeometry& g = *b.g;
     const std::int64_t P = g.sites_per_colour(), W = g.W;
-    std::int8_t* __restrict__ self = b.spins + b.colour * P;
-    const std::int8_t* __restrict__ other = b.spins + (1 - b.colour) * P;
     std::int8_t* __restrict__ n_sum = b.n_sum;
 
     const std::int64_t k_begin = b.r0 * W, k_end = b.r1 * W;
@@ -76,7 +74,10 @@ void ising_update_rows(const IsingRowBatch& b)
                                             static_cast<std::uint32_t>(b.colour), ising_rng_id(b.tie.algorithm),
                                             b.tie.step, b.tie.key);
 
-    for (std::int64_t r = b.r0; r < b.r1; ++r) {
+    for (std::int64_t gr = b.r0; gr < b.r1; ++gr) {
+        const std::int64_t replica = gr / g.rows, r = gr - replica * g.rows;
+        std::int8_t* __restrict__ self = b.spins + (2 * replica + b.colour) * P;
+        const std::int8_t* __restrict__ other = b.spins + (2 * replica + 1 - b.colour) * P;
         const std::int8_t* __restrict__ same = other + r * W;
         std::int64_t adj_rows[4];
         const int n_adj = g.adjacent_rows(r, adj_rows);
@@ -93,7 +94,7 @@ void ising_update_rows(const IsingRowBatch& b)
             n_sum[0] += same[W - 1];
             for (std::int64_t j = 1; j < W; ++j) n_sum[j] += same[j - 1];
         }
-        update_row(self + r * W, n_sum, b.words + (r * W - 128 * g0), W, r * W, b);
+        update_row(self + r * W, n_sum, b.words + (gr * W - 128 * g0), W, gr * W, b);
     }
 }
 

@@ -1,5 +1,6 @@
-"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables."""
+"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables, natural latents
+and Kibble–Zurek quenches."""
 
-from . import exact, stats, xy
+from . import exact, latent, quench, stats, xy
 
-__all__ = ["exact", "stats", "xy"]
+__all__ = ["exact", "latent", "quench", "stats", "xy"]

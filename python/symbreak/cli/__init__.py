@@ -8,12 +8,12 @@ import sys
 from typing import Sequence
 
 from .. import info
-from . import ising
+from . import ising, latent, quench, xy
 from ._common import PROG, Progress
 
 __all__ = ["main", "Progress"]
 
-_COMMANDS = (ising,)
+_COMMANDS = (ising, xy, latent, quench)
 
 
 def _run_info(_args: argparse.Namespace) -> int:

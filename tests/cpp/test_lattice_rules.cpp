@@ -247,7 +247,7 @@ TEST(IsingDriver, EveryIsaVariantEqualsReference)
         if (!v.supported) continue;
         std::vector<std::int8_t> got = start;
         std::vector<std::uint16_t> words(g.rows * g.W + 256);
-        std::vector<std::int8_t> n_sum(g.W);
+        std::vector<std::int8_t> n_sum(g.rows * g.W);
         const IsingTieStream tie{philox_key(8), 1, IsingAlgorithm::heat_bath, 3};
         v.kernel({&g, got.data(), 1, 0, g.rows, &t, &rank, tie, words.data(), n_sum.data()});
         EXPECT_EQ(got, want) << v.isa;

@@ -76,7 +76,7 @@ void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const Ising
 #pragma omp parallel if (replicas * g.sites() >= 8192)
     {
         std::vector<std::uint16_t> words(static_cast<std::size_t>(128 * (batch_rows * W / 128 + 2)));
-        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(W));
+        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(batch_rows * W));
         for (std::int64_t sweep = 0; sweep < n; ++sweep) {
             for (int colour = 0; colour < 2; ++colour) {
                 const IsingTieStream tie{key, colour, algorithm, step + static_cast<std::uint64_t>(sweep)};

@@ -2,6 +2,7 @@
 #include "symbreak/lattice/xy_cpu.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace symbreak::cpu {
@@ -11,17 +12,64 @@ constexpr std::int64_t kBlock = 4096;
 
 std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
+// cos θ and sin θ of every site: C and S, each `total` long.
+template <class Real>
+void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
+{
+#pragma omp parallel for schedule(static) if (total >= 4096)
+    for (std::int64_t e = 0; e < total; ++e) {
+        C[e] = std::cos(theta[e]);
+        S[e] = std::sin(theta[e]);
+    }
+}
+
+// τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
+// Work goes by lines along the last axis: their neighbouring lines are found once per line, and the inner loop
+// is plain index arithmetic (PeriodicGrid::shift divides per call).
+template <class Real>
+void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, Real* omega,
+                     const XYStep& c)
+{
+    const std::int64_t L = g.n[2], lines = g.n[0] * g.n[1], N = g.sites();
+    const Real J = static_cast<Real>(c.J), h = static_cast<Real>(c.h), k = static_cast<Real>(c.half_dt_over_I);
+#pragma omp parallel for schedule(static) if (N * replicas >= 4096)
+    for (std::int64_t q = 0; q < lines * replicas; ++q) {
+        const std::int64_t r = q / lines, line = q - r * lines, base = r * N + line * L;
+        const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
+        std::int64_t adj[4];
+        int n_adj = 0;
+        if (g.dim >= 2) {
+            adj[n_adj++] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
+            adj[n_adj++] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
+        }
+        if (g.dim == 3) {
+            adj[n_adj++] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
+            adj[n_adj++] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
+        }
+        for (std::int64_t x = 0; x < L; ++x) {
+            const std::int64_t right = base + (x + 1 == L ? 0 : x + 1), left = base + (x == 0 ? L - 1 : x - 1);
+            Real sc = C[right] + C[left], ss = S[right] + S[left];
+            for (int a = 0; a < n_adj; ++a) {
+                sc += C[adj[a] + x];
+                ss += S[adj[a] + x];
+            }
+            const std::int64_t e = base + x;
+            tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
+            if (omega) omega[e] += k * tau[e];
+        }
+    }
+}
+
 }  // namespace
 
 template <class Real>
 void xy_torques(const PeriodicGrid& g, int replicas, const Real* theta, Real* tau, double J, double h)
 {
-    const std::int64_t N = g.sites(), total = N * replicas;
-#pragma omp parallel for schedule(static) if (total >= 4096)
-    for (std::int64_t e = 0; e < total; ++e) {
-        const std::int64_t r = e / N;
-        tau[e] = xy_torque(g, theta + r * N, e - r * N, static_cast<Real>(J), static_cast<Real>(h));
-    }
+    const std::int64_t total = g.sites() * replicas;
+    std::vector<Real> cs(static_cast<std::size_t>(2 * total));
+    cos_sin(total, theta, cs.data(), cs.data() + total);
+    torques_by_line(g, replicas, cs.data(), cs.data() + total, tau, static_cast<Real*>(nullptr),
+                    XYStep{0, 0, 0, 0, J, h});
 }
 
 template <class Real>
@@ -31,6 +79,9 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
     const std::int64_t N = g.sites(), total = N * replicas, nb = blocks(N);
     const PhiloxKey key = philox_key(seed);
     std::vector<double> partial(static_cast<std::size_t>(nb * replicas));
+    std::vector<Real> cs(static_cast<std::size_t>(2 * total));
+    Real* C = cs.data();
+    Real* S = C + total;
     for (std::int64_t i = 0; i < n; ++i) {
         const XYStep& c = steps[i];
         const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
@@ -38,20 +89,24 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
 #pragma omp parallel for schedule(static) if (total >= 4096)
         for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
             const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock, end = std::min(begin + kBlock, (r + 1) * N);
-            double w2 = 0;
+            double w2 = 0, z[2] = {0, 0};
+            std::uint64_t drawn = ~std::uint64_t{0};
             for (std::int64_t e = begin; e < end; ++e) {
-                const Real xi = c.sigma > 0 ? static_cast<Real>(xy_normal(key, step, static_cast<std::uint64_t>(e))) : Real(0);
+                // Sites 2k and 2k + 1 take the two normals of Philox call k (xy.hpp): draw it once for both.
+                const std::uint64_t call = static_cast<std::uint64_t>(e) / 2;
+                if (c.sigma > 0 && call != drawn) {
+                    normal2_double(philox4x32_10(philox_counter(call, 0, RngId::xy_langevin, step), key), z[0], z[1]);
+                    drawn = call;
+                }
+                const Real xi = static_cast<Real>(z[e & 1]);
                 const Real w = xy_baoa(theta[e], omega[e], tau[e], xi, c);
                 w2 += static_cast<double>(w) * w;
+                C[e] = std::cos(theta[e]);
+                S[e] = std::sin(theta[e]);
             }
             partial[b] = w2;
         }
-#pragma omp parallel for schedule(static) if (total >= 4096)
-        for (std::int64_t e = 0; e < total; ++e) {
-            const std::int64_t r = e / N;
-            tau[e] = xy_torque(g, theta + r * N, e - r * N, static_cast<Real>(c.J), static_cast<Real>(c.h));
-            xy_b(omega[e], tau[e], c);
-        }
+        torques_by_line(g, replicas, C, S, tau, omega, c);
         if (last)
             for (int r = 0; r < replicas; ++r) {
                 post_o[r] = 0;

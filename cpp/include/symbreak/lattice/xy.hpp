@@ -27,26 +27,12 @@ inline XYStep xy_step_coefficients(double dt, double gamma, double T, double I, 
     return {0.5 * dt, 0.5 * dt / I, c1, std::sqrt((1.0 - c1 * c1) * T / I), J, h};
 }
 
-// Torque on site s of one replica (theta points at that replica's lattice).
+// Torque from the site's (cos θ, sin θ) and the sums of its neighbours' cos θ_j and sin θ_j:
+// Σ_j sin(θ - θ_j) = sin θ Σ_j cos θ_j - cos θ Σ_j sin θ_j, so one sincos per site serves all of its bonds.
 template <class Real>
-SYMBREAK_HD Real xy_torque(const PeriodicGrid& g, const Real* theta, std::int64_t s, Real J, Real h)
+SYMBREAK_HD Real xy_torque(Real c, Real s, Real sum_c, Real sum_s, Real J, Real h)
 {
-#if !defined(__CUDA_ARCH__)
-    using std::sin;
-#endif
-    const Real t = theta[s];
-    Real sum = 0;
-    for (int a = g.first_axis(); a < 3; ++a)
-        for (int d = -1; d <= 1; d += 2) sum += sin(t - theta[g.shift(s, a, d)]);
-    return -J * sum - h * sin(t);
-}
-
-// Standard normal of global element e at `step`.
-SYMBREAK_HD double xy_normal(PhiloxKey key, std::uint64_t step, std::uint64_t e)
-{
-    double z[2];
-    normal2_double(philox4x32_10(philox_counter(e / 2, 0, RngId::xy_langevin, step), key), z[0], z[1]);
-    return z[e % 2];
+    return -J * (s * sum_c - c * sum_s) - h * s;
 }
 
 // Wrap into [-π, π) so that long runs keep full angular precision.

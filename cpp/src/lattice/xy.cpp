@@ -18,14 +18,16 @@ void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
 {
 #pragma omp parallel for schedule(static) if (total >= 4096)
     for (std::int64_t e = 0; e < total; ++e) {
-        C[e] = std::cos(theta[e]);
-        S[e] = std::sin(theta[e]);
+        double s, c;
+        poly_sincos(static_cast<double>(theta[e]), s, c);
+        C[e] = static_cast<Real>(c);
+        S[e] = static_cast<Real>(s);
     }
 }
 
 // τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
 // Work goes by lines along the last axis: their neighbouring lines are found once per line, and the inner loop
-// is plain index arithmetic (PeriodicGrid::shift divides per call).
+// over the line's interior is contiguous (it vectorises; PeriodicGrid::shift would divide per call).
 template <class Real>
 void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, Real* omega,
                      const XYStep& c)
@@ -36,27 +38,34 @@ void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const R
     for (std::int64_t q = 0; q < lines * replicas; ++q) {
         const std::int64_t r = q / lines, line = q - r * lines, base = r * N + line * L;
         const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
-        std::int64_t adj[4];
-        int n_adj = 0;
+        // Neighbouring lines; a 1D chain has none and a 2D lattice two, so unused slots repeat the line with
+        // zero weight (keeps the inner loop free of a variable trip count).
+        std::int64_t adj[4] = {base, base, base, base};
+        Real wgt[4] = {0, 0, 0, 0};
         if (g.dim >= 2) {
-            adj[n_adj++] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
-            adj[n_adj++] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
+            adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
+            adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
+            wgt[0] = wgt[1] = 1;
         }
         if (g.dim == 3) {
-            adj[n_adj++] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
-            adj[n_adj++] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
+            adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
+            adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
+            wgt[2] = wgt[3] = 1;
         }
-        for (std::int64_t x = 0; x < L; ++x) {
-            const std::int64_t right = base + (x + 1 == L ? 0 : x + 1), left = base + (x == 0 ? L - 1 : x - 1);
-            Real sc = C[right] + C[left], ss = S[right] + S[left];
-            for (int a = 0; a < n_adj; ++a) {
-                sc += C[adj[a] + x];
-                ss += S[adj[a] + x];
+        const auto site = [&](std::int64_t x, std::int64_t left, std::int64_t right) {
+            Real sc = C[base + right] + C[base + left], ss = S[base + right] + S[base + left];
+            for (int a = 0; a < 4; ++a) {
+                sc += wgt[a] * C[adj[a] + x];
+                ss += wgt[a] * S[adj[a] + x];
             }
             const std::int64_t e = base + x;
             tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
-            if (omega) omega[e] += k * tau[e];
-        }
+        };
+        site(0, L - 1, 1);
+        for (std::int64_t x = 1; x + 1 < L; ++x) site(x, x - 1, x + 1);
+        site(L - 1, L - 2, 0);
+        if (omega)
+            for (std::int64_t x = 0; x < L; ++x) omega[base + x] += k * tau[base + x];
     }
 }
 
@@ -83,28 +92,52 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
     Real* C = cs.data();
     Real* S = C + total;
     for (std::int64_t i = 0; i < n; ++i) {
-        const XYStep& c = steps[i];
+        const XYStep c = steps[i];  // a copy: stores to double arrays could alias the reference
         const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
         const bool last = i + 1 == n && post_o;
-#pragma omp parallel for schedule(static) if (total >= 4096)
-        for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
-            const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock, end = std::min(begin + kBlock, (r + 1) * N);
-            double w2 = 0, z[2] = {0, 0};
-            std::uint64_t drawn = ~std::uint64_t{0};
-            for (std::int64_t e = begin; e < end; ++e) {
-                // Sites 2k and 2k + 1 take the two normals of Philox call k (xy.hpp): draw it once for both.
-                const std::uint64_t call = static_cast<std::uint64_t>(e) / 2;
-                if (c.sigma > 0 && call != drawn) {
-                    normal2_double(philox4x32_10(philox_counter(call, 0, RngId::xy_langevin, step), key), z[0], z[1]);
-                    drawn = call;
+#pragma omp parallel if (total >= 4096)
+        {
+            // Per block: Philox calls (scalar), then Box–Muller, the BAOA update and cos/sin of the new angles
+            // in loops without calls, which the compiler vectorises.
+            std::vector<Philox4x32> words(kBlock / 2 + 1);
+            std::vector<double> z(kBlock + 2);
+            std::vector<Real> after_o(kBlock);
+#pragma omp for schedule(static)
+            for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
+                const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock;
+                const std::int64_t end = std::min(begin + kBlock, (r + 1) * N), call0 = begin / 2;
+                const std::int64_t calls = (end + 1) / 2 - call0;  // sites 2k and 2k + 1 share call k
+                double* zp = z.data();
+                if (c.sigma > 0) {
+                    for (std::int64_t j = 0; j < calls; ++j)
+                        words[j] = philox4x32_10(philox_counter(static_cast<std::uint64_t>(call0 + j), 0,
+                                                                RngId::xy_langevin, step), key);
+                    for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(words[j], zp[2 * j], zp[2 * j + 1]);
+                } else {
+                    std::fill(z.begin(), z.end(), 0.0);
                 }
-                const Real xi = static_cast<Real>(z[e & 1]);
-                const Real w = xy_baoa(theta[e], omega[e], tau[e], xi, c);
-                w2 += static_cast<double>(w) * w;
-                C[e] = std::cos(theta[e]);
-                S[e] = std::sin(theta[e]);
+                // The arrays never overlap: say so, or the compiler adds a runtime overlap test per block.
+                Real* __restrict__ th = theta + begin;
+                Real* __restrict__ om = omega + begin;
+                const Real* __restrict__ ta = tau + begin;
+                Real* __restrict__ cb = C + begin;
+                Real* __restrict__ sb = S + begin;
+                Real* __restrict__ ao = after_o.data();
+                const double* __restrict__ xi = zp + (begin - 2 * call0);  // +1 when starting on a call's 2nd site
+                const std::int64_t len = end - begin;
+                for (std::int64_t j = 0; j < len; ++j) {
+                    ao[j] = xy_baoa(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c);
+                    double sn, cn;
+                    poly_sincos(static_cast<double>(th[j]), sn, cn);
+                    cb[j] = static_cast<Real>(cn);
+                    sb[j] = static_cast<Real>(sn);
+                }
+                if (last) {
+                    double w2 = 0;
+                    for (std::int64_t j = 0; j < len; ++j) w2 += static_cast<double>(ao[j]) * ao[j];
+                    partial[b] = w2;
+                }
             }
-            partial[b] = w2;
         }
         torques_by_line(g, replicas, C, S, tau, omega, c);
         if (last)

@@ -5,10 +5,14 @@
 //   A: θ += (dt/2) ω         (new torques)        B: ω += (dt/2) τ / I
 // γ = 0 and T = 0 make O the identity and the step the symplectic velocity Verlet (NVE). ξ ~ N(0, 1) from
 // Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site (call e / 2,
-// lane e % 2 of normal2_double), the same on every backend; float32 lattices round the same float64 normals.
+// lane e % 2 of xy_normal_pair), the same on every backend; float32 lattices round the same float64 normals.
+// The transcendental functions of a step (Box–Muller, cos θ and sin θ) are core/poly_math.hpp's, not libm's:
+// the CPU loops vectorise, and a CUDA kernel can reproduce the same numbers.
 #pragma once
 #include <cmath>
 #include <cstdint>
+
+#include "symbreak/core/poly_math.hpp"
 
 #include "symbreak/core/hd.hpp"
 #include "symbreak/lattice/geometry.hpp"
@@ -35,15 +39,37 @@ SYMBREAK_HD Real xy_torque(Real c, Real s, Real sum_c, Real sum_s, Real J, Real 
     return -J * (s * sum_c - c * sum_s) - h * s;
 }
 
-// Wrap into [-π, π) so that long runs keep full angular precision.
+// uniform_double(hi, lo) (the same 53 bits times 2^-53) with no integer-to-double conversion, which SSE2/AVX2
+// cannot vectorise for 64-bit integers: each 26/27-bit half becomes a double by placing it under 2^52.
+SYMBREAK_HD double xy_uniform(std::uint32_t hi, std::uint32_t lo)
+{
+    const std::uint64_t bits = (static_cast<std::uint64_t>(hi) << 21) ^ (lo >> 11);
+    const std::uint64_t top = (bits >> 26) | 0x4330000000000000ull, low = (bits & 0x3FFFFFFull) | 0x4330000000000000ull;
+    double a, b;
+    __builtin_memcpy(&a, &top, sizeof a);
+    __builtin_memcpy(&b, &low, sizeof b);
+    return ((a - 4503599627370496.0) * 67108864.0 + (b - 4503599627370496.0)) * 1.1102230246251565e-16;
+}
+
+// Two standard normals from one Philox call: Box–Muller on 53-bit uniforms, u1 in (0, 1].
+SYMBREAK_HD void xy_normal_pair(Philox4x32 x, double& z0, double& z1)
+{
+    const double u1 = 1.0 - xy_uniform(x.v[0], x.v[1]);
+    const double u2 = xy_uniform(x.v[2], x.v[3]);
+    const double radius = sqrt(-2.0 * poly_log(u1));
+    double s, c;
+    poly_sincos(6.283185307179586 * u2, s, c);
+    z0 = radius * c;
+    z1 = radius * s;
+}
+
+// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in double for either Real).
 template <class Real>
 SYMBREAK_HD Real xy_wrap(Real t)
 {
-#if !defined(__CUDA_ARCH__)
-    using std::floor;
-#endif
     const Real two_pi = static_cast<Real>(6.283185307179586);
-    return t - two_pi * floor((t + static_cast<Real>(3.141592653589793)) / two_pi);
+    const double turns = poly_floor(static_cast<double>((t + static_cast<Real>(3.141592653589793)) / two_pi));
+    return t - two_pi * static_cast<Real>(turns);
 }
 
 // B A O A of one site (with the torque of the previous step); returns ω right after O.

@@ -1,6 +1,8 @@
 // CPU driver of the XY rotors: OpenMP over fixed blocks of sites, each site calling the rules of xy.hpp.
 #include "symbreak/lattice/xy_cpu.hpp"
 
+#include "xy_blocks.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -11,6 +13,18 @@ namespace {
 constexpr std::int64_t kBlock = 4096;
 
 std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
+
+// The widest instruction set this CPU runs; all variants compute identical bits.
+template <class Real>
+auto baoa_kernel() -> void (*)(const XYBlock<Real>&)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::xy_baoa_block;
+    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::xy_baoa_block;
+#endif
+    return x86_64_v1::xy_baoa_block;
+}
 
 // cos θ and sin θ of every site: C and S, each `total` long.
 template <class Real>
@@ -85,6 +99,7 @@ template <class Real>
 void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, Real* tau, const XYStep* steps,
                  std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o)
 {
+    static const auto kernel = baoa_kernel<Real>();
     const std::int64_t N = g.sites(), total = N * replicas, nb = blocks(N);
     const PhiloxKey key = philox_key(seed);
     std::vector<double> partial(static_cast<std::size_t>(nb * replicas));
@@ -97,44 +112,17 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
         const bool last = i + 1 == n && post_o;
 #pragma omp parallel if (total >= 4096)
         {
-            // Per block: Philox calls (scalar), then Box–Muller, the BAOA update and cos/sin of the new angles
-            // in loops without calls, which the compiler vectorises.
             std::vector<Philox4x32> words(kBlock / 2 + 1);
             std::vector<double> z(kBlock + 2);
             std::vector<Real> after_o(kBlock);
 #pragma omp for schedule(static)
             for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
                 const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock;
-                const std::int64_t end = std::min(begin + kBlock, (r + 1) * N), call0 = begin / 2;
-                const std::int64_t calls = (end + 1) / 2 - call0;  // sites 2k and 2k + 1 share call k
-                double* zp = z.data();
-                if (c.sigma > 0) {
-                    for (std::int64_t j = 0; j < calls; ++j)
-                        words[j] = philox4x32_10(philox_counter(static_cast<std::uint64_t>(call0 + j), 0,
-                                                                RngId::xy_langevin, step), key);
-                    for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(words[j], zp[2 * j], zp[2 * j + 1]);
-                } else {
-                    std::fill(z.begin(), z.end(), 0.0);
-                }
-                // The arrays never overlap: say so, or the compiler adds a runtime overlap test per block.
-                Real* __restrict__ th = theta + begin;
-                Real* __restrict__ om = omega + begin;
-                const Real* __restrict__ ta = tau + begin;
-                Real* __restrict__ cb = C + begin;
-                Real* __restrict__ sb = S + begin;
-                Real* __restrict__ ao = after_o.data();
-                const double* __restrict__ xi = zp + (begin - 2 * call0);  // +1 when starting on a call's 2nd site
-                const std::int64_t len = end - begin;
-                for (std::int64_t j = 0; j < len; ++j) {
-                    ao[j] = xy_baoa(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c);
-                    double sn, cn;
-                    poly_sincos(static_cast<double>(th[j]), sn, cn);
-                    cb[j] = static_cast<Real>(cn);
-                    sb[j] = static_cast<Real>(sn);
-                }
+                const std::int64_t end = std::min(begin + kBlock, (r + 1) * N);
+                kernel({theta, omega, tau, C, S, after_o.data(), words.data(), z.data(), begin, end, c, key, step});
                 if (last) {
                     double w2 = 0;
-                    for (std::int64_t j = 0; j < len; ++j) w2 += static_cast<double>(ao[j]) * ao[j];
+                    for (std::int64_t j = 0; j < end - begin; ++j) w2 += static_cast<double>(after_o[j]) * after_o[j];
                     partial[b] = w2;
                 }
             }

@@ -40,10 +40,12 @@ SYMBREAK_HD void poly_sincos(double x, double& s, double& c)
     // Quadrant q = k mod 4: (sin, cos) = (ps, pc), (pc, -ps), (-ps, -pc), (-pc, ps). Kept in double arithmetic
     // and compare-selects, which vectorise where double -> int64 conversions would not.
     const double q = k - 4.0 * poly_floor(0.25 * k);
-    const bool odd = (q == 1.0) | (q == 3.0);  // | not ||: no branch
+    // One compare per select (q in {1, 3}: (q - 2)² = 1; q in {1, 2}: (q - 1.5)² = 0.25), which vectorises
+    // where combined compares may not.
+    const bool odd = (q - 2.0) * (q - 2.0) == 1.0;
     const double sa = odd ? pc : ps, ca = odd ? ps : pc;
     s = q >= 2.0 ? -sa : sa;
-    c = ((q == 1.0) | (q == 2.0)) ? -ca : ca;
+    c = (q - 1.5) * (q - 1.5) == 0.25 ? -ca : ca;
 }
 
 // Natural log of a normal positive double x: x = m 2^e with m in [√½, √2), log m = 2 atanh((m - 1)/(m + 1)) by

@@ -74,7 +74,7 @@ SYMBREAK_HD Real xy_wrap(Real t)
 
 // B A O A of one site (with the torque of the previous step); returns ω right after O.
 template <class Real>
-SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, const XYStep& c)
+SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, XYStep c)  // c by value: scalars in registers
 {
     omega += static_cast<Real>(c.half_dt_over_I) * tau;
     theta += static_cast<Real>(c.half_dt) * omega;

@@ -1,8 +1,9 @@
-// Every instruction-set variant of the XY block kernel (not only the one this CPU dispatches to) computes the
-// same bits, and the block equals the per-site rules of xy.hpp.
+// Every instruction-set variant of the XY block and torque-line kernels (not only the one this CPU dispatches
+// to) computes the same bits as the per-site rules of xy.hpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "../../cpp/src/lattice/xy_blocks.hpp"
@@ -69,5 +70,45 @@ void check_variants()
 
 }  // namespace
 
+// A 3D-style line (four neighbouring lines) of a 5-line array: every variant equals the per-site sums taken in
+// the same order, including the closing B step.
+template <class Real>
+void check_torque_variants()
+{
+    using Kernel = void (*)(const cpu::XYLine<Real>&);
+    __builtin_cpu_init();
+    const std::pair<bool, Kernel> variants[] = {{true, cpu::x86_64_v1::xy_torque_line},
+                                                {__builtin_cpu_supports("x86-64-v3") != 0, cpu::x86_64_v3::xy_torque_line},
+                                                {__builtin_cpu_supports("x86-64-v4") != 0, cpu::x86_64_v4::xy_torque_line}};
+    const std::int64_t L = 37;
+    std::vector<Real> C(5 * L), S(5 * L);
+    for (std::int64_t i = 0; i < 5 * L; ++i) {
+        C[i] = static_cast<Real>(std::cos(0.37 * i));
+        S[i] = static_cast<Real>(std::sin(0.37 * i));
+    }
+    const Real J = 1.3, h = 0.2, k = 0.05;
+    std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
+    for (std::int64_t x = 0; x < L; ++x) {
+        const std::int64_t e = 2 * L + x;
+        Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
+        Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
+        for (std::int64_t a : {3, 1, 4, 0}) {
+            sc += Real(1) * C[a * L + x];
+            ss += Real(1) * S[a * L + x];
+        }
+        want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
+        want_omega[e] += k * want_tau[e];
+    }
+    for (const auto& [supported, kernel] : variants) {
+        if (!supported) continue;
+        std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
+        kernel({C.data(), S.data(), tau.data(), omega.data(), 2 * L, L, {3 * L, 1 * L, 4 * L, 0}, {1, 1, 1, 1}, J, h, k});
+        EXPECT_EQ(tau, want_tau);
+        EXPECT_EQ(omega, want_omega);
+    }
+}
+
 TEST(XYBlocks, EveryIsaVariantEqualsPerSiteRulesDouble) { check_variants<double>(); }
+TEST(XYBlocks, EveryTorqueLineVariantEqualsPerSiteSumsDouble) { check_torque_variants<double>(); }
+TEST(XYBlocks, EveryTorqueLineVariantEqualsPerSiteSumsFloat) { check_torque_variants<float>(); }
 TEST(XYBlocks, EveryIsaVariantEqualsPerSiteRulesFloat) { check_variants<float>(); }

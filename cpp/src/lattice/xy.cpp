@@ -26,6 +26,17 @@ auto baoa_kernel() -> void (*)(const XYBlock<Real>&)
     return x86_64_v1::xy_baoa_block;
 }
 
+template <class Real>
+auto torque_kernel() -> void (*)(const XYLine<Real>&)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::xy_torque_line;
+    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::xy_torque_line;
+#endif
+    return x86_64_v1::xy_torque_line;
+}
+
 // cos θ and sin θ of every site: C and S, each `total` long.
 template <class Real>
 void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
@@ -40,46 +51,34 @@ void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
 }
 
 // τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
-// Work goes by lines along the last axis: their neighbouring lines are found once per line, and the inner loop
-// over the line's interior is contiguous (it vectorises; PeriodicGrid::shift would divide per call).
+// Work goes by lines along the last axis: their neighbouring lines are found once per line, and the per-ISA
+// line kernel (xy_blocks.cpp) runs a contiguous, vectorised loop over the line (PeriodicGrid::shift would
+// divide per site).
 template <class Real>
 void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, Real* omega,
                      const XYStep& c)
 {
+    static const auto kernel = torque_kernel<Real>();
     const std::int64_t L = g.n[2], lines = g.n[0] * g.n[1], N = g.sites();
-    const Real J = static_cast<Real>(c.J), h = static_cast<Real>(c.h), k = static_cast<Real>(c.half_dt_over_I);
 #pragma omp parallel for schedule(static) if (N * replicas >= 4096)
     for (std::int64_t q = 0; q < lines * replicas; ++q) {
         const std::int64_t r = q / lines, line = q - r * lines, base = r * N + line * L;
         const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
-        // Neighbouring lines; a 1D chain has none and a 2D lattice two, so unused slots repeat the line with
-        // zero weight (keeps the inner loop free of a variable trip count).
-        std::int64_t adj[4] = {base, base, base, base};
-        Real wgt[4] = {0, 0, 0, 0};
+        // A 1D chain has no neighbouring lines and a 2D lattice two: unused slots repeat the line with weight 0
+        // (keeps the inner loop free of a variable trip count).
+        XYLine<Real> l{C, S, tau, omega, base, L, {base, base, base, base}, {0, 0, 0, 0}, static_cast<Real>(c.J),
+                       static_cast<Real>(c.h), static_cast<Real>(c.half_dt_over_I)};
         if (g.dim >= 2) {
-            adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
-            adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
-            wgt[0] = wgt[1] = 1;
+            l.adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
+            l.adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
+            l.wgt[0] = l.wgt[1] = 1;
         }
         if (g.dim == 3) {
-            adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
-            adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
-            wgt[2] = wgt[3] = 1;
+            l.adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
+            l.adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
+            l.wgt[2] = l.wgt[3] = 1;
         }
-        const auto site = [&](std::int64_t x, std::int64_t left, std::int64_t right) {
-            Real sc = C[base + right] + C[base + left], ss = S[base + right] + S[base + left];
-            for (int a = 0; a < 4; ++a) {
-                sc += wgt[a] * C[adj[a] + x];
-                ss += wgt[a] * S[adj[a] + x];
-            }
-            const std::int64_t e = base + x;
-            tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
-        };
-        site(0, L - 1, 1);
-        for (std::int64_t x = 1; x + 1 < L; ++x) site(x, x - 1, x + 1);
-        site(L - 1, L - 2, 0);
-        if (omega)
-            for (std::int64_t x = 0; x < L; ++x) omega[base + x] += k * tau[base + x];
+        kernel(l);
     }
 }
 

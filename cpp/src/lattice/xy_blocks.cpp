@@ -41,9 +41,57 @@ void baoa_block(const XYBlock<Real>& b)
               z + (b.begin - 2 * call0), b.end - b.begin, c);  // z offset +1 when starting on a call's 2nd site
 }
 
+// Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap.
+template <class Real>
+void line_interior(const Real* __restrict__ cl, const Real* __restrict__ sl, Real* __restrict__ t,
+                   const XYLine<Real>& l)
+{
+    const Real *c0 = l.C + l.adj[0], *c1 = l.C + l.adj[1], *c2 = l.C + l.adj[2], *c3 = l.C + l.adj[3];
+    const Real *s0 = l.S + l.adj[0], *s1 = l.S + l.adj[1], *s2 = l.S + l.adj[2], *s3 = l.S + l.adj[3];
+    const Real w0 = l.wgt[0], w1 = l.wgt[1], w2 = l.wgt[2], w3 = l.wgt[3], J = l.J, h = l.h;
+#pragma GCC ivdep  // τ never overlaps C or S
+    for (std::int64_t x = 1; x + 1 < l.L; ++x) {
+        Real sc = cl[x + 1] + cl[x - 1], ss = sl[x + 1] + sl[x - 1];
+        sc += w0 * c0[x];
+        ss += w0 * s0[x];
+        sc += w1 * c1[x];
+        ss += w1 * s1[x];
+        sc += w2 * c2[x];
+        ss += w2 * s2[x];
+        sc += w3 * c3[x];
+        ss += w3 * s3[x];
+        t[x] = xy_torque(cl[x], sl[x], sc, ss, J, h);
+    }
+}
+
+template <class Real>
+void torque_line(const XYLine<Real>& l)
+{
+    const Real* cl = l.C + l.base;
+    const Real* sl = l.S + l.base;
+    Real* t = l.tau + l.base;
+    const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {  // same sums as the interior
+        Real sc = cl[right] + cl[left], ss = sl[right] + sl[left];
+        for (int a = 0; a < 4; ++a) {
+            sc += l.wgt[a] * l.C[l.adj[a] + x];
+            ss += l.wgt[a] * l.S[l.adj[a] + x];
+        }
+        t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
+    };
+    edge(0, l.L - 1, 1);
+    line_interior(cl, sl, t, l);
+    edge(l.L - 1, l.L - 2, 0);
+    if (l.omega) {
+        Real* om = l.omega + l.base;
+        for (std::int64_t x = 0; x < l.L; ++x) om[x] += l.k * t[x];
+    }
+}
+
 }  // namespace
 
 void xy_baoa_block(const XYBlock<double>& b) { baoa_block(b); }
 void xy_baoa_block(const XYBlock<float>& b) { baoa_block(b); }
+void xy_torque_line(const XYLine<double>& l) { torque_line(l); }
+void xy_torque_line(const XYLine<float>& l) { torque_line(l); }
 
 }  // namespace symbreak::cpu::SYMBREAK_ISA

@@ -85,3 +85,16 @@ def test_optimizer_benchmark_smoke(tmp_path):
     ecd = next(r for r in timed if r["impl"] == "ECD-fused")
     adam = next(r for r in timed if r["impl"] == "AdamW-fused" and r["layout"] == ecd["layout"])
     assert adam["state_bytes"] == 2 * ecd["state_bytes"]  # one state buffer against two
+
+
+def test_bench_xy_smoke(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_xy", SCRIPT.with_name("bench_xy.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.main(["--sizes", "16", "--steps", "1", "--repeats", "1", "--replicas", "8",
+                     "--out", str(tmp_path / "xy.json"), "--md", str(tmp_path / "xy.md")])
+    assert json.loads((tmp_path / "xy.json").read_text())["measurements"] == json.loads(json.dumps(data["measurements"]))
+    whats = {r["what"] for r in data["measurements"]}
+    assert whats == {"xy_baoab", "xy_metropolis", "ising_replicas", "xy_replicas"}
+    assert all(r["per_ns"] > 0 for r in data["measurements"])
+    assert (tmp_path / "xy.md").read_text().startswith("| what |")

@@ -131,3 +131,30 @@ def test_python_m_symbreak_info():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "symbreak" in proc.stdout and "CUDA" in proc.stdout
+
+
+def test_xy_latent_quench_commands_write_their_files(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["xy", "--shape", "16", "16", "--cool", "1.5:0.3", "--steps", "100", "--measure-every", "10",
+                 "--out", str(tmp_path / "xy"), "--quiet"]) == 0
+    header, rows = read_csv(tmp_path / "xy" / "observables.csv")
+    assert header[-1] == "vortex_density" and len(rows) == 10
+    assert json.loads((tmp_path / "xy" / "run.json").read_text())["summary"]["final_T"] == pytest.approx(0.3)
+    assert (tmp_path / "xy" / "xy.png").read_bytes()[:8] == PNG_MAGIC
+
+    assert main(["latent", "--shape", "8", "8", "--temps", "1.5,4.0", "--replicas", "16", "--samples", "2",
+                 "--burn", "20", "--ks", "1", "4", "--out", str(tmp_path / "lat"), "--quiet"]) == 0
+    header, rows = read_csv(tmp_path / "lat" / "latent.csv")
+    assert header[:3] == ["T", "mi", "mi_err"] and len(rows) == 2
+    assert (tmp_path / "lat" / "latent.png").read_bytes()[:8] == PNG_MAGIC
+
+    assert main(["quench", "--shape", "8", "8", "--steps", "5", "20", "--replicas", "4", "--out",
+                 str(tmp_path / "q"), "--quiet"]) == 0
+    assert len(read_csv(tmp_path / "q" / "quench.csv")[1]) == 2
+    assert capsys.readouterr().out.split() == [str(tmp_path / d / f) for d, f in
+                                                (("xy", "xy.png"), ("lat", "latent.png"), ("q", "quench.png"))]
+
+
+def test_latent_rejects_bad_temperatures(capsys):
+    assert main(["latent", "--temps", "2.0:1.0"]) == 2
+    assert "T0:T1:N" in capsys.readouterr().err

@@ -198,3 +198,82 @@ def test_cuda_dlpack_is_device_memory():
     t = torch.from_dlpack(ising)
     assert t.is_cuda and t.shape == (2, 64, 32)
     assert np.array_equal(unpack_storage(t.cpu().numpy()), ising.spins)
+
+
+# -- replicas -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("algorithm", ["metropolis", "heat_bath", "wolff"])
+def test_replica_zero_is_the_single_lattice_and_replicas_differ(algorithm):
+    sched = schedules.linear(4.0, 3.0, 25)  # hot: two replicas agree on all 60 spins with negligible chance
+    many = Ising((10, 6), algorithm=algorithm, seed=21, replicas=5)
+    one = Ising((10, 6), algorithm=algorithm, seed=21)
+    rm, r1 = many.run(sched, measure_every=5), one.run(sched, measure_every=5)
+    assert many.spins.shape == (5, 10, 6) and np.array_equal(many.spins[0], one.spins)
+    assert rm.m.shape == (5, 5) and np.array_equal(rm.m[:, 0], r1.m) and np.array_equal(rm.u[:, 0], r1.u)
+    flat = many.spins.reshape(5, -1)
+    assert all(not np.array_equal(flat[i], flat[j]) for i in range(5) for j in range(i))
+
+
+def test_replica_observables_match_their_spins():
+    ising = Ising((8, 12), 2.0, h=0.25, seed=4, replicas=3).sweep(5)
+    for r, s in enumerate(ising.spins.astype(int)):
+        bonds = (s * np.roll(s, 1, 0)).sum() + (s * np.roll(s, 1, 1)).sum()
+        assert ising.magnetization[r] == pytest.approx(s.mean())
+        assert ising.energy[r] == pytest.approx((-bonds - 0.25 * s.sum()) / s.size)
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_replicas_resume_bit_identical(algorithm):
+    a = Ising((8, 8), 2.3, algorithm=algorithm, seed=12, replicas=6)
+    a.sweep(10)
+    state = a.state_dict()
+    a.sweep(20)
+    b = Ising((8, 8), seed=12, replicas=6)
+    b.load_state_dict(state)
+    assert np.array_equal(b.sweep(20).spins, a.spins)
+    with pytest.raises(ValueError, match="replicas"):
+        Ising((8, 8), seed=12, replicas=2).load_state_dict(state)
+
+
+def test_replica_averages_equal_exact_enumeration_4x4():
+    """Independent replicas: the error bar is the spread of per-replica means, with no autocorrelation model."""
+    ex = exact.enumerate_ising((4, 4), TC)
+    ising = Ising((4, 4), TC, seed=8, replicas=256)
+    ising.sweep(200)
+    r = ising.run(TC, sweeps=2000, measure_every=2)
+    for col, want in ((r.u, ex.energy), (r.abs_m, ex.abs_magnetization)):
+        per_replica = col.mean(axis=0)
+        err = per_replica.std(ddof=1) / np.sqrt(per_replica.size)
+        assert abs(per_replica.mean() - want) < 4.5 * err, (per_replica.mean(), err, want)
+
+
+def test_replicas_fill_both_phases_below_tc():
+    """From random starts, each replica orders up or down by itself: the signs are a fair coin."""
+    ising = Ising((16, 16), 1.5, seed=6, replicas=400, algorithm="wolff", wolff_clusters=4)
+    ising.sweep(100)
+    m = ising.magnetization
+    assert np.all(np.abs(m) > 0.8)
+    up = int(np.sum(m > 0))
+    assert abs(up - 200) < 4 * 10, up  # binomial(400, 1/2): σ = 10
+
+
+def test_replica_arguments_are_checked():
+    with pytest.raises(ValueError, match="replicas"):
+        Ising((4, 4), replicas=0)
+    with pytest.raises(ValueError, match="init"):
+        Ising((4, 4), replicas=2, init=np.ones((3, 4, 4)))
+    two = Ising((4, 4), replicas=2, init=np.stack([np.ones((4, 4)), -np.ones((4, 4))]))
+    assert list(two.magnetization) == [1.0, -1.0]
+    view = np.from_dlpack(two)
+    assert view.shape == (2, 2, 4, 2) and np.array_equal(unpack_storage(view, replicas=True), two.spins)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("shape", [(4, 4), (6, 10), (16, 8, 24)])
+def test_cuda_replicas_bit_identical_to_cpu(shape):
+    if not symbreak.cuda_available():
+        pytest.skip(f"no GPU: {symbreak.cuda_unavailable_reason()}")
+    sched = schedules.linear(3.0, 1.5, 30)
+    cpu = Ising(shape, seed=9, replicas=7, device="cpu")
+    gpu = Ising(shape, seed=9, replicas=7, device="cuda")
+    rc, rg = cpu.run(sched, measure_every=7), gpu.run(sched, measure_every=7)
+    assert np.array_equal(cpu.spins, gpu.spins) and np.array_equal(rc.m, rg.m) and np.array_equal(rc.u, rg.u)

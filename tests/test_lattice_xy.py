@@ -163,3 +163,25 @@ def test_correlation_function():
     c = obs.correlation_function(theta)
     r = np.arange(9)
     assert np.allclose(c, 0.5 * (np.cos(k * r) + 1.0))
+
+
+@pytest.mark.slow
+def test_helicity_modulus_crosses_2T_over_pi_near_T_KT():
+    """Υ(T) - 2T/π changes sign between the quasi-ordered and the disordered phase; on L = 16 the crossing sits
+    a little above T_KT ≈ 0.893 (logarithmic finite-size shift, T*(L) - T_KT ∝ 1/ln² L)."""
+    temps = [0.80, 0.88, 0.96, 1.04, 1.12]
+    gap = []
+    for i, T in enumerate(temps):
+        m = XY((16, 16), T=T, seed=40 + i, replicas=32, init="ordered")
+        m.metropolis(600, delta=1.5)
+        samples = []
+        for _ in range(16):
+            m.metropolis(10, delta=1.5)
+            samples.extend(m.theta)
+        ups = obs.helicity_modulus(np.array(samples), T)
+        gap.append((ups.value - 2 * T / np.pi, ups.error))
+    d = [g for g, _ in gap]
+    assert d[0] > 3 * gap[0][1] and d[-1] < -3 * gap[-1][1], gap
+    i = next(i for i in range(len(d) - 1) if d[i] > 0 >= d[i + 1])
+    T_cross = temps[i] + (temps[i + 1] - temps[i]) * d[i] / (d[i] - d[i + 1])
+    assert 0.86 < T_cross < 1.02, (T_cross, gap)

@@ -32,12 +32,22 @@ std::vector<std::int64_t> logical_shape(const CheckerboardGeometry& g)
     return std::vector<std::int64_t>(g.n, g.n + g.dim);
 }
 
-// Storage shape (2, leading sides..., W): colour first, see geometry.hpp.
-std::vector<std::int64_t> storage_shape(const CheckerboardGeometry& g)
+// Logical shape of the spins array: (R, sides...) with replicas, (sides...) without.
+std::vector<std::int64_t> spins_shape(const IsingModel& m)
 {
+    std::vector<std::int64_t> s = logical_shape(m.geometry());
+    if (m.replicas() > 1) s.insert(s.begin(), m.replicas());
+    return s;
+}
+
+// Storage shape ([R,] 2, leading sides..., W): colour first, see geometry.hpp.
+std::vector<std::int64_t> storage_shape(const IsingModel& m)
+{
+    const CheckerboardGeometry& g = m.geometry();
     std::vector<std::int64_t> s{2};
     for (int a = 0; a < g.dim - 1; ++a) s.push_back(g.n[a]);
     s.push_back(g.W);
+    if (m.replicas() > 1) s.insert(s.begin(), m.replicas());
     return s;
 }
 
@@ -56,36 +66,37 @@ void bind_lattice(py::module_& m)
 {
     auto lat = m.def_submodule("lattice", "Lattice simulators (checkerboard storage, see geometry.hpp)");
     py::class_<IsingModel>(lat, "IsingCore")
-        .def(py::init([](const std::vector<std::int64_t>& shape, const std::string& device, int device_id,
-                         std::uint64_t seed) { return IsingModel(shape, parse_device(device), device_id, seed); }),
-             py::arg("shape"), py::arg("device"), py::arg("device_id"), py::arg("seed"))
+        .def(py::init([](const std::vector<std::int64_t>& shape, std::int64_t replicas, const std::string& device,
+                         int device_id, std::uint64_t seed) {
+                 return IsingModel(shape, replicas, parse_device(device), device_id, seed);
+             }),
+             py::arg("shape"), py::arg("replicas"), py::arg("device"), py::arg("device_id"), py::arg("seed"))
         .def("randomise", &IsingModel::randomise)
         .def("fill", &IsingModel::fill, py::arg("value"))
         .def(
             "set_spins",
             [](IsingModel& self, py::array_t<std::int8_t, py::array::c_style | py::array::forcecast> a) {
-                const auto shape = logical_shape(self.geometry());
-                if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
-                    throw std::invalid_argument("spins must have " + std::to_string(shape.size()) + " dimensions");
-                for (std::size_t i = 0; i < shape.size(); ++i)
-                    if (a.shape(i) != shape[i]) throw std::invalid_argument("spins shape does not match the lattice");
+                const auto shape = spins_shape(self);
+                bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+                for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
+                if (!ok) throw std::invalid_argument("spins shape does not match the lattice (and replica count)");
                 self.set_spins(a.data());
             },
             py::arg("spins"))
         .def("get_spins",
              [](const IsingModel& self) {
-                 py::array_t<std::int8_t> out(logical_shape(self.geometry()));
+                 py::array_t<std::int8_t> out(spins_shape(self));
                  self.get_spins(out.mutable_data());
                  return out;
              })
         .def("totals",
              [](const IsingModel& self) {
-                 std::int64_t t[2];
+                 py::array_t<std::int64_t> out(std::vector<py::ssize_t>{self.replicas(), 2});
                  {
                      py::gil_scoped_release release;
-                     self.totals(t);
+                     self.totals(out.mutable_data());
                  }
-                 return py::make_tuple(t[0], t[1]);
+                 return out;
              })
         .def(
             "run",
@@ -110,10 +121,11 @@ void bind_lattice(py::module_& m)
             py::arg("wolff_clusters") = 1)
         .def_property("step", &IsingModel::step, &IsingModel::set_step)
         .def_property_readonly("seed", &IsingModel::seed)
+        .def_property_readonly("replicas", &IsingModel::replicas)
         .def_property_readonly("sites", [](const IsingModel& self) { return self.geometry().sites(); })
-        .def_property_readonly("storage_shape", [](const IsingModel& self) { return storage_shape(self.geometry()); })
+        .def_property_readonly("storage_shape", [](const IsingModel& self) { return storage_shape(self); })
         .def("dlpack", [](const IsingModel& self) {
-            return to_dlpack(self.buffer(), storage_shape(self.geometry()), DLDataType{0, 8, 1});
+            return to_dlpack(self.buffer(), storage_shape(self), DLDataType{0, 8, 1});
         });
 
     py::class_<XYModel>(lat, "XYCore")

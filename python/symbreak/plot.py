@@ -13,7 +13,7 @@ import numpy as np
 from .analysis import exact
 from .results import RunResult
 
-__all__ = ["ising_figure", "particles_figure"]
+__all__ = ["ising_figure", "particles_figure", "xy_figure"]
 
 DPI = 120
 
@@ -177,6 +177,63 @@ def particles_figure(result: RunResult, snapshots: list[dict[str, Any]], rdfs: l
     meta = result.meta
     fig.suptitle(f"{meta.get('dim', '')}D particles, N = {meta.get('n', '')}: {meta.get('potential', '')}, "
                  f"{meta.get('integrator', '')}, dt = {meta.get('dt', '')}, {meta.get('schedule', '')}", fontsize=11)
+    path = Path(path)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def xy_figure(result: RunResult, vortex_density: np.ndarray, snapshots: list[tuple[float, np.ndarray]],
+              path: str | Path) -> Path:
+    """Draw an XY run: snapshots of θ coloured by angle with vortices marked, above |m| and u vs T and the vortex
+    density vs T (against time steps for a constant-T run).
+
+    Args:
+        result: ``XY.run`` measurements (one replica), possibly concatenated; ``result.meta`` gives the title.
+        vortex_density: vortices plus antivortices per plaquette at each measurement (same length as result).
+        snapshots: ``(T, theta)`` pairs of 2D angle arrays. path: the PNG to write.
+    """
+    from .analysis.latent import T_KT
+    from .analysis.xy import vortex_map
+
+    plt = _pyplot()
+    meta = result.meta
+    over_time = len(result) == 0 or result.T.min() == result.T.max()
+    x = result.step if over_time else result.T
+    n = len(snapshots)
+    fig = plt.figure(figsize=(13.0, 8.4 if n else 4.4), layout="constrained")
+    rows = fig.subfigures(2, 1, height_ratios=[3.6, 4.0]) if n else [None, fig]
+    if n:
+        axes = rows[0].subplots(1, n, squeeze=False)[0]
+        for ax, (T, theta) in zip(axes, snapshots):
+            theta = np.asarray(theta)
+            ax.imshow(np.mod(theta, 2 * np.pi), cmap="hsv", vmin=0, vmax=2 * np.pi, interpolation="nearest")
+            w = vortex_map(theta)
+            for sign, style in ((1, dict(marker="o", mfc="none", mec="black")), (-1, dict(marker="x", color="black"))):
+                i, j = np.nonzero(w == sign)  # plaquette (i, j) is centred between sites i, i+1 and j, j+1
+                ax.plot(j + 0.5, i + 0.5, ls="none", ms=4, mew=1.0, **style)
+            ax.set_title(f"T = {T:.3g}: {int(np.abs(w).sum())} vortices", fontsize=10)
+            ax.set_xlim(-0.5, theta.shape[1] - 0.5)
+            ax.set_ylim(theta.shape[0] - 0.5, -0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        rows[0].suptitle("θ (colour = angle); ○ vortex, × antivortex", fontsize=10)
+    ax_m, ax_v = rows[1].subplots(1, 2)
+    ax_m.plot(x, result.abs_m, marker="o", ms=2, lw=0.8, label="|m|")
+    ax_m.plot(x, result.u, marker="o", ms=2, lw=0.8, label="u (potential energy per site) [J]")
+    ax_v.plot(x, np.maximum(vortex_density, 1e-6), marker="o", ms=2, lw=0.8, color="tab:purple")
+    ax_v.set_yscale("log")
+    ax_v.set_ylabel("vortices per plaquette")
+    for ax in (ax_m, ax_v):
+        if not over_time and result.T.min() <= T_KT <= result.T.max():
+            ax.axvline(T_KT, ls="--", lw=1.0, color="tab:red", label=f"$T_{{KT}}$ ≈ {T_KT}")
+        ax.set_xlabel("time steps" if over_time else "temperature T  [J / k$_B$]")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    sides = "×".join(map(str, meta.get("shape", ())))
+    schedule = str(meta.get("schedule", "")).replace("->", "→")
+    fig.suptitle(f"XY {sides}: BAOAB γ = {meta.get('gamma', '')}, dt = {meta.get('dt', '')}, {schedule}, "
+                 f"seed {meta.get('seed', '')}", fontsize=12)
     path = Path(path)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

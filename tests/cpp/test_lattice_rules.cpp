@@ -43,18 +43,20 @@ std::int64_t flat(const CheckerboardGeometry& g, const std::vector<std::int64_t>
     return site;
 }
 
-// What the CUDA kernel computes, one colour: per Philox call, eight sites 16 apart.
+// What the CUDA kernel computes, one colour of replica `replica`: per Philox call, eight sites 16 apart; a
+// replica's site k draws the numbers of global index replica P + k.
 void reference_colour(const CheckerboardGeometry& g, std::int8_t* spins, int colour, const IsingFlipTable& t,
-                      IsingAlgorithm alg, std::uint64_t seed, std::uint64_t step)
+                      IsingAlgorithm alg, std::uint64_t seed, std::uint64_t step, std::int64_t replica = 0)
 {
     const std::int64_t P = g.sites_per_colour();
     const IsingTieStream tie{philox_key(seed), colour, alg, step};
     for (std::int64_t k = 0; k < P; ++k) {
-        const PhiloxHalf h = philox_group_half(static_cast<std::uint64_t>(k));
+        const std::int64_t gk = replica * P + k;
+        const PhiloxHalf h = philox_group_half(static_cast<std::uint64_t>(gk));
         const Philox4x32 x = philox4x32_10(ising_counter(h.call, colour, alg, step), tie.key);
         const std::int64_t r = k / g.W, j = k % g.W;
         const int n = ising_neighbour_sum(g, spins + (1 - colour) * P, colour, r, j);
-        spins[colour * P + k] = ising_update(spins[colour * P + k], n, philox_half(x, h.word, h.half), t, tie, k);
+        spins[colour * P + k] = ising_update(spins[colour * P + k], n, philox_half(x, h.word, h.half), t, tie, gk);
     }
 }
 
@@ -178,6 +180,33 @@ TEST(IsingDriver, VectorisedSweepEqualsPerSiteReference)
     }
 }
 
+TEST(IsingDriver, ReplicatedSweepEqualsPerReplicaReference)
+{
+    // Shapes whose colour size is and is not a multiple of 128, so Philox groups straddle replicas.
+    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{4, 4}, {6, 10}, {16, 16}, {4, 6, 8}}) {
+        const CheckerboardGeometry g = geometry(shape);
+        const std::int64_t R = 5, N = g.sites();
+        std::vector<std::int8_t> a(R * N), single(N);
+        cpu::ising_random_init(g, a.data(), 11, R);
+        cpu::ising_random_init(g, single.data(), 11);
+        ASSERT_TRUE(std::equal(single.begin(), single.end(), a.begin()));  // replica 0 is the single lattice
+        std::vector<std::int8_t> b = a;
+        const IsingFlipTable t = ising_flip_table(IsingAlgorithm::metropolis, 2.3, 1.0, 0.1);
+        cpu::ising_sweeps(g, a.data(), &t, 1, IsingAlgorithm::metropolis, 5, 40, R);
+        for (std::int64_t r = 0; r < R; ++r)
+            for (int colour = 0; colour < 2; ++colour)
+                reference_colour(g, b.data() + r * N, colour, t, IsingAlgorithm::metropolis, 5, 40, r);
+        ASSERT_EQ(a, b) << "shape " << shape[0] << "x" << shape[1];
+        std::vector<std::int64_t> totals(2 * R), one(2);
+        cpu::ising_totals(g, a.data(), totals.data(), R);
+        for (std::int64_t r = 0; r < R; ++r) {
+            cpu::ising_totals(g, a.data() + r * N, one.data());
+            EXPECT_EQ(totals[2 * r], one[0]);
+            EXPECT_EQ(totals[2 * r + 1], one[1]);
+        }
+    }
+}
+
 TEST(IsingDriver, ThreadCountDoesNotChangeSpins)
 {
     const CheckerboardGeometry g = geometry({128, 128});
@@ -218,7 +247,7 @@ TEST(IsingDriver, EveryIsaVariantEqualsReference)
         if (!v.supported) continue;
         std::vector<std::int8_t> got = start;
         std::vector<std::uint16_t> words(g.rows * g.W + 256);
-        std::vector<std::int8_t> n_sum(g.W);
+        std::vector<std::int8_t> n_sum(g.rows * g.W);
         const IsingTieStream tie{philox_key(8), 1, IsingAlgorithm::heat_bath, 3};
         v.kernel({&g, got.data(), 1, 0, g.rows, &t, &rank, tie, words.data(), n_sum.data()});
         EXPECT_EQ(got, want) << v.isa;

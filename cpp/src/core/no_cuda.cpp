@@ -25,12 +25,15 @@ void free(void*, int) noexcept {}
 void copy_to_device(void*, const void*, std::size_t, int) { unavailable(); }
 void copy_to_host(void*, const void*, std::size_t, int) { unavailable(); }
 void synchronize(int) { unavailable(); }
-void ising_sweep(const CheckerboardGeometry&, std::int8_t*, const IsingFlipTable&, IsingAlgorithm, std::uint64_t,
-                 std::uint64_t, int, std::uintptr_t)
+void ising_sweep(const CheckerboardGeometry&, std::int8_t*, std::int64_t, const IsingFlipTable&, IsingAlgorithm,
+                 std::uint64_t, std::uint64_t, int, std::uintptr_t)
 {
     unavailable();
 }
-void ising_totals(const CheckerboardGeometry&, const std::int8_t*, std::int64_t*, int, std::uintptr_t) { unavailable(); }
+void ising_totals(const CheckerboardGeometry&, const std::int8_t*, std::int64_t, std::int64_t*, int, std::uintptr_t)
+{
+    unavailable();
+}
 
 void ecd_step(const EcdStepTables&, const EcdStepBuffers&, const EcdHyper&, int, bool, std::uint64_t, int,
               std::uintptr_t)

@@ -60,7 +60,7 @@ IsingRankTable ising_rank_table(const IsingFlipTable& t, int z)
 }
 
 void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const IsingFlipTable* tables, std::int64_t n,
-                  IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step)
+                  IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step, std::int64_t replicas)
 {
     static const RowKernel kernel = row_kernel();
     const std::int64_t W = g.W;
@@ -68,20 +68,21 @@ void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const Ising
     // batches are handed out dynamically, so a thread that loses its core to another process does not stall
     // the sweep (the result does not depend on which thread takes which batch).
     const std::int64_t batch_rows = std::max<std::int64_t>(1, 4096 / W);
-    const std::int64_t batches = (g.rows + batch_rows - 1) / batch_rows;
+    const std::int64_t rows = replicas * g.rows;  // over all replicas: small lattices share a batch
+    const std::int64_t batches = (rows + batch_rows - 1) / batch_rows;
     std::vector<IsingRankTable> ranks(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) ranks[i] = ising_rank_table(tables[i], g.coordination());
     const PhiloxKey key = philox_key(seed);
-#pragma omp parallel if (g.sites() >= 8192)
+#pragma omp parallel if (replicas * g.sites() >= 8192)
     {
         std::vector<std::uint16_t> words(static_cast<std::size_t>(128 * (batch_rows * W / 128 + 2)));
-        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(W));
+        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(batch_rows * W));
         for (std::int64_t sweep = 0; sweep < n; ++sweep) {
             for (int colour = 0; colour < 2; ++colour) {
                 const IsingTieStream tie{key, colour, algorithm, step + static_cast<std::uint64_t>(sweep)};
 #pragma omp for schedule(dynamic)
                 for (std::int64_t i = 0; i < batches; ++i) {
-                    const std::int64_t r0 = i * batch_rows, r1 = std::min(g.rows, r0 + batch_rows);
+                    const std::int64_t r0 = i * batch_rows, r1 = std::min(rows, r0 + batch_rows);
                     kernel({&g, spins, colour, r0, r1, &tables[sweep], &ranks[sweep], tie, words.data(),
                             n_sum.data()});
                 }
@@ -90,36 +91,39 @@ void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const Ising
     }
 }
 
-void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t out[2])
+void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t* out, std::int64_t replicas)
 {
     const std::int64_t P = g.sites_per_colour();
-    std::int64_t magnet = 0, bonds = 0;
-#pragma omp parallel for schedule(static) reduction(+ : magnet, bonds) if (g.sites() >= 8192)
-    for (std::int64_t r = 0; r < g.rows; ++r) {
+    std::fill(out, out + 2 * replicas, std::int64_t{0});
+#pragma omp parallel for schedule(static) if (replicas * g.sites() >= 8192)
+    for (std::int64_t gr = 0; gr < replicas * g.rows; ++gr) {
+        const std::int64_t replica = gr / g.rows, r = gr - replica * g.rows;
+        const std::int8_t* s = spins + 2 * replica * P;
         std::int64_t m = 0, b = 0;
         for (std::int64_t j = 0; j < g.W; ++j) {
             const std::int64_t k = r * g.W + j;
-            m += spins[k] + spins[P + k];
-            b += spins[k] * ising_neighbour_sum(g, spins + P, 0, r, j);  // every bond joins colour 0 to colour 1
+            m += s[k] + s[P + k];
+            b += s[k] * ising_neighbour_sum(g, s + P, 0, r, j);  // every bond joins colour 0 to colour 1
         }
-        magnet += m;
-        bonds += b;
+#pragma omp atomic
+        out[2 * replica] += m;  // integer sums: exact in any order
+#pragma omp atomic
+        out[2 * replica + 1] += b;
     }
-    out[0] = magnet;
-    out[1] = bonds;
 }
 
-void ising_random_init(const CheckerboardGeometry& g, std::int8_t* spins, std::uint64_t seed)
+void ising_random_init(const CheckerboardGeometry& g, std::int8_t* spins, std::uint64_t seed, std::int64_t replicas)
 {
     const PhiloxKey key = philox_key(seed);
-    const std::int64_t P = g.sites_per_colour();
-#pragma omp parallel for schedule(static) if (g.sites() >= 8192)
-    for (std::int64_t k = 0; k < 2 * P; ++k) {
+    const std::int64_t P = g.sites_per_colour(), N = g.sites();
+#pragma omp parallel for schedule(static) if (replicas * N >= 8192)
+    for (std::int64_t gk = 0; gk < replicas * N; ++gk) {
+        const std::int64_t replica = gk / N, k = gk - replica * N;
         const int colour = static_cast<int>(k / P);
         const std::int64_t r = (k % P) / g.W, j = (k % P) % g.W;
-        const std::int64_t site = g.logical_index(colour, r, j);
+        const std::int64_t site = replica * N + g.logical_index(colour, r, j);  // replica 0: the single lattice
         const Philox4x32 x = philox4x32_10(philox_counter(site / 4, 0, RngId::ising_init, 0), key);
-        spins[k] = (x.v[site % 4] >> 31) ? 1 : -1;
+        spins[gk] = (x.v[site % 4] >> 31) ? 1 : -1;
     }
 }
 

@@ -1,6 +1,8 @@
 // Built with -march=x86-64-v4, -v3 and plain x86-64 into namespaces of those names (SYMBREAK_ISA).
 #include "ising_rows.hpp"
 
+#include <algorithm>
+
 #include "symbreak/rng/philox_simd.hpp"
 
 #if defined(__AVX512F__)
@@ -28,13 +30,14 @@ bool any(i16v mask)
     return acc != 0;
 }
 
-// One row: s[j] for j < W, with neighbour sums n_sum and words u (colour-flat offset of s[0] is k0).
+// A run of n contiguous sites s[j], j < n (one or more whole rows), with neighbour sums n_sum and words u;
+// k0 is the Philox index of s[0].
 void update_row(std::int8_t* __restrict__ s, const std::int8_t* __restrict__ n_sum,
-                const std::uint16_t* __restrict__ u, std::int64_t W, std::int64_t k0, const IsingRowBatch& b)
+                const std::uint16_t* __restrict__ u, std::int64_t n, std::int64_t k0, const IsingRowBatch& b)
 {
     const IsingRankTable& rk = *b.rank;
     std::int64_t j = 0;
-    for (; j + M <= W; j += M) {
+    for (; j + M <= n; j += M) {
         i8v s8, n8;
         u16v uv;
         __builtin_memcpy(&s8, s + j, sizeof(s8));
@@ -57,7 +60,7 @@ void update_row(std::int8_t* __restrict__ s, const std::int8_t* __restrict__ n_s
         const i8v out8 = __builtin_convertvector(out, i8v);
         __builtin_memcpy(s + j, &out8, sizeof(out8));
     }
-    for (; j < W; ++j) s[j] = ising_update(s[j], n_sum[j], u[j], *b.table, b.tie, k0 + j);
+    for (; j < n; ++j) s[j] = ising_update(s[j], n_sum[j], u[j], *b.table, b.tie, k0 + j);
 }
 
 }  // namespace
@@ -66,8 +69,6 @@ void ising_update_rows(const IsingRowBatch& b)
 {
     const CheckerboardGeometry& g = *b.g;
     const std::int64_t P = g.sites_per_colour(), W = g.W;
-    std::int8_t* __restrict__ self = b.spins + b.colour * P;
-    const std::int8_t* __restrict__ other = b.spins + (1 - b.colour) * P;
     std::int8_t* __restrict__ n_sum = b.n_sum;
 
     const std::int64_t k_begin = b.r0 * W, k_end = b.r1 * W;
@@ -76,24 +77,36 @@ void ising_update_rows(const IsingRowBatch& b)
                                             static_cast<std::uint32_t>(b.colour), ising_rng_id(b.tie.algorithm),
                                             b.tie.step, b.tie.key);
 
-    for (std::int64_t r = b.r0; r < b.r1; ++r) {
-        const std::int8_t* __restrict__ same = other + r * W;
-        std::int64_t adj_rows[4];
-        const int n_adj = g.adjacent_rows(r, adj_rows);
-        // Neighbour sum: columns j and j +- 1 of the same row, column j of the adjacent rows (geometry.hpp).
-        for (std::int64_t j = 0; j < W; ++j) n_sum[j] = same[j];
-        for (int a = 0; a < n_adj; ++a) {
-            const std::int8_t* __restrict__ row = other + adj_rows[a] * W;
-            for (std::int64_t j = 0; j < W; ++j) n_sum[j] += row[j];
+    // Consecutive rows of one replica are contiguous in its colour storage, in the Philox words and in the
+    // tie-stream index, so their neighbour sums go into one buffer and one update_row call serves them all:
+    // rows narrower than a vector (small replicas) still fill whole vectors.
+    for (std::int64_t gr = b.r0; gr < b.r1;) {
+        const std::int64_t replica = gr / g.rows, span_end = std::min(b.r1, (replica + 1) * g.rows);
+        std::int8_t* __restrict__ self = b.spins + (2 * replica + b.colour) * P;
+        const std::int8_t* __restrict__ other = b.spins + (2 * replica + 1 - b.colour) * P;
+        for (std::int64_t g2 = gr; g2 < span_end; ++g2) {
+            const std::int64_t r = g2 - replica * g.rows;
+            std::int8_t* __restrict__ ns = n_sum + (g2 - gr) * W;
+            const std::int8_t* __restrict__ same = other + r * W;
+            std::int64_t adj_rows[4];
+            const int n_adj = g.adjacent_rows(r, adj_rows);
+            // Neighbour sum: columns j and j +- 1 of the same row, column j of the adjacent rows (geometry.hpp).
+            for (std::int64_t j = 0; j < W; ++j) ns[j] = same[j];
+            for (int a = 0; a < n_adj; ++a) {
+                const std::int8_t* __restrict__ row = other + adj_rows[a] * W;
+                for (std::int64_t j = 0; j < W; ++j) ns[j] += row[j];
+            }
+            if (b.colour ^ g.row_parity(r)) {
+                for (std::int64_t j = 0; j + 1 < W; ++j) ns[j] += same[j + 1];
+                ns[W - 1] += same[0];
+            } else {
+                ns[0] += same[W - 1];
+                for (std::int64_t j = 1; j < W; ++j) ns[j] += same[j - 1];
+            }
         }
-        if (b.colour ^ g.row_parity(r)) {
-            for (std::int64_t j = 0; j + 1 < W; ++j) n_sum[j] += same[j + 1];
-            n_sum[W - 1] += same[0];
-        } else {
-            n_sum[0] += same[W - 1];
-            for (std::int64_t j = 1; j < W; ++j) n_sum[j] += same[j - 1];
-        }
-        update_row(self + r * W, n_sum, b.words + (r * W - 128 * g0), W, r * W, b);
+        const std::int64_t r = gr - replica * g.rows;
+        update_row(self + r * W, n_sum, b.words + (gr * W - 128 * g0), (span_end - gr) * W, gr * W, b);
+        gr = span_end;
     }
 }
 

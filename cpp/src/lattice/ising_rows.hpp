@@ -23,7 +23,11 @@ struct IsingRankTable {
 
 IsingRankTable ising_rank_table(const IsingFlipTable& t, int z);
 
-// Rows [r0, r1) of one colour, one sweep. Scratch: words >= 128 * ((r1 - r0) * W / 128 + 2), n_sum >= W.
+// Rows [r0, r1) of one colour, one sweep. Rows are counted over the stacked replicas: global row gr is row
+// gr % rows of replica gr / rows, whose storage starts at spins + 2 P (gr / rows), and its site j draws the
+// Philox half-word of global index gr W + j (replica r's sites follow replica r - 1's, so replica 0 draws
+// exactly what a single lattice draws). Scratch: words >= 128 * ((r1 - r0) * W / 128 + 2),
+// n_sum >= (r1 - r0) * W.
 struct IsingRowBatch {
     const CheckerboardGeometry* g;
     std::int8_t* spins;

@@ -1,4 +1,4 @@
-// Wolff single-cluster updates (CPU, serial by nature). A sweep is a fixed number of cluster flips: a
+// Wolff single-cluster updates (CPU, serial by nature within a lattice; replicas run in parallel). A sweep is a fixed number of cluster flips: a
 // stopping rule that depends on the state (e.g. "until N spins have flipped") would bias measurements,
 // since the last cluster of each sweep would be size-biased. Random words come from one Philox stream per sweep,
 // keyed by (seed, step), so a resumed run draws exactly what the uninterrupted run would have.
@@ -9,16 +9,19 @@
 
 namespace symbreak::cpu {
 
-std::int64_t ising_wolff(const CheckerboardGeometry& g, std::int8_t* spins, const double* temperatures,
-                         std::int64_t n, std::int64_t clusters_per_sweep, double J, std::uint64_t seed,
-                         std::uint64_t step)
+namespace {
+
+std::int64_t wolff_replica(const CheckerboardGeometry& g, std::int8_t* spins, const double* temperatures,
+                           std::int64_t n, std::int64_t clusters_per_sweep, double J, std::uint64_t seed,
+                           std::uint64_t step, std::int64_t replica)
 {
     const std::int64_t P = g.sites_per_colour(), N = g.sites();
     std::vector<std::int64_t> stack;
     std::int64_t flipped = 0;
     for (std::int64_t sweep = 0; sweep < n; ++sweep) {
         const std::uint32_t add = probability_threshold(1.0 - std::exp(-2.0 * J / temperatures[sweep]));
-        PhiloxStream draw{philox_key(seed), RngId::ising_wolff, step + static_cast<std::uint64_t>(sweep)};
+        PhiloxStream draw{philox_key(seed), RngId::ising_wolff, step + static_cast<std::uint64_t>(sweep),
+                          static_cast<std::uint64_t>(replica) * kWolffWordsPerReplica};
         for (std::int64_t c = 0; c < clusters_per_sweep; ++c) {
             const std::int64_t start = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(N)));
             const std::int8_t s0 = spins[start];
@@ -44,6 +47,19 @@ std::int64_t ising_wolff(const CheckerboardGeometry& g, std::int8_t* spins, cons
             }
         }
     }
+    return flipped;
+}
+
+}  // namespace
+
+std::int64_t ising_wolff(const CheckerboardGeometry& g, std::int8_t* spins, const double* temperatures,
+                         std::int64_t n, std::int64_t clusters_per_sweep, double J, std::uint64_t seed,
+                         std::uint64_t step, std::int64_t replicas)
+{
+    std::int64_t flipped = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : flipped) if (replicas > 1)
+    for (std::int64_t r = 0; r < replicas; ++r)
+        flipped += wolff_replica(g, spins + r * g.sites(), temperatures, n, clusters_per_sweep, J, seed, step, r);
     return flipped;
 }
 

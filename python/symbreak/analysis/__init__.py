@@ -1,5 +1,6 @@
-"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables, particle structure."""
+"""Analysis: exact reference results, statistics of Monte Carlo time series, XY observables, natural latents,
+Kibble–Zurek quenches and particle structure."""
 
-from . import exact, stats, structure, xy
+from . import exact, latent, quench, stats, structure, xy
 
-__all__ = ["exact", "stats", "structure", "xy"]
+__all__ = ["exact", "latent", "quench", "stats", "structure", "xy"]

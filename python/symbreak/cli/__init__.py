@@ -8,12 +8,12 @@ import sys
 from typing import Sequence
 
 from .. import info
-from . import ising, particles
+from . import ising, latent, particles, quench, xy
 from ._common import PROG, Progress
 
 __all__ = ["main", "Progress"]
 
-_COMMANDS = (ising, particles)
+_COMMANDS = (ising, xy, latent, quench, particles)
 
 
 def _run_info(_args: argparse.Namespace) -> int:

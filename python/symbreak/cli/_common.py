@@ -30,6 +30,17 @@ def anneal(text: str) -> tuple[float, float]:
     return temperature(parts[0]), temperature(parts[1])
 
 
+def temperature_range(text: str) -> list[float]:
+    """``T0:T1:N`` (N evenly spaced temperatures from T0 to T1) or a comma-separated list ``T0,T1,...``."""
+    parts = text.split(":")
+    if len(parts) == 3:
+        T0, T1, n = temperature(parts[0]), temperature(parts[1]), int_at_least(1)(parts[2])
+        return [T0 + (T1 - T0) * i / (n - 1) for i in range(n)] if n > 1 else [T0]
+    if len(parts) == 1:
+        return [temperature(t) for t in text.split(",")]
+    raise argparse.ArgumentTypeError(f"expected T0:T1:N (e.g. 1.8:3.0:13) or T0,T1,..., got {text!r}")
+
+
 def int_at_least(lo: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:

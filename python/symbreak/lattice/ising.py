@@ -32,6 +32,11 @@ class Ising:
         init: ``"random"``, ``"up"``, ``"down"`` or an array of ±1 of the lattice's shape.
         wolff_clusters: cluster flips per Wolff sweep (a fixed count: a state-dependent stopping rule such
             as "until N spins flipped" biases measurements).
+        replicas: R independent lattices (1 to 65536) advanced together, one C++ call (one CUDA launch per
+            colour) for all of them. Replica r draws the Philox numbers of global site index r·N + site, so
+            replica 0 is exactly the lattice ``replicas=1`` gives with the same seed, and every replica has its
+            own stream (Wolff: words r·2^34 onwards of each sweep's stream). With R > 1, ``spins`` has shape
+            ``(R, *shape)``, observables are arrays of length R and RunResult columns are ``(n, R)``.
 
     Example:
         >>> from symbreak.lattice import Ising
@@ -55,8 +60,10 @@ class Ising:
         device: str = "cpu",
         init: str | np.ndarray = "random",
         wolff_clusters: int = 1,
+        replicas: int = 1,
     ):
         self._shape = _check_shape(shape)
+        self._replicas = require_int("replicas", replicas, 1, 2**16)
         self.T = T
         self.J = J
         self.h = h
@@ -65,8 +72,9 @@ class Ising:
         seed = require_int("seed", seed, 0, 2**64 - 1)
         self._device, self._device_index = resolve_device(device)
         if self._device == "cpu":
-            _check_host_memory(self._shape)
-        self._core = _core.lattice.IsingCore(list(self._shape), self._device, self._device_index, seed)
+            _check_host_memory(self._shape, self._replicas)
+        self._core = _core.lattice.IsingCore(list(self._shape), self._replicas, self._device, self._device_index,
+                                             seed)
         self._set_initial(init)
 
     # -- parameters ---------------------------------------------------------------------------------------
@@ -77,6 +85,10 @@ class Ising:
     @property
     def sites(self) -> int:
         return int(np.prod(self._shape))
+
+    @property
+    def replicas(self) -> int:
+        return self._replicas
 
     @property
     def device(self) -> str:
@@ -148,7 +160,8 @@ class Ising:
             measure_every: sweeps between measurements (the measurement follows the last sweep of each block).
 
         Returns:
-            RunResult with columns step, T, m, abs_m, u. Afterwards ``self.T`` is the schedule's last temperature.
+            RunResult with columns step, T, m, abs_m, u (each ``(n, R)`` with R > 1 replicas). Afterwards
+            ``self.T`` is the schedule's last temperature.
         """
         sched = as_schedule(schedule, sweeps)
         measure_every = require_int("measure_every", measure_every, 1)
@@ -156,31 +169,38 @@ class Ising:
         out = self._core.run(sched.values, measure_every, self._algorithm, self._J, self._h, self._wolff_clusters)
         self._T = float(sched.values[-1])
         n = self.sites
-        m = out["magnetization"] / n
-        u = (-self._J * out["bonds"] - self._h * out["magnetization"]) / n
-        meta = {"shape": list(self._shape), "J": self._J, "h": self._h, "algorithm": self._algorithm,
+        m = self._per_replica(out["magnetization"]) / n
+        u = (-self._J * self._per_replica(out["bonds"]) - self._h * self._per_replica(out["magnetization"])) / n
+        meta = {"shape": list(self._shape), "replicas": self._replicas, "J": self._J, "h": self._h, "algorithm": self._algorithm,
                 "wolff_clusters": self._wolff_clusters, "seed": self.seed, "device": self.device, "schedule": sched.description}
         return RunResult(step=out["step"], T=out["T"], m=m, abs_m=np.abs(m), u=u, sites=n, meta=meta)
 
     # -- observables --------------------------------------------------------------------------------------
-    @property
-    def magnetization(self) -> float:
-        """Magnetization per spin, Σ s_i / N."""
-        return self._core.totals()[0] / self.sites
+    def _per_replica(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        return a if self._replicas == 1 else a.reshape(-1, self._replicas)
+
+    def _scalar_or_array(self, a: np.ndarray) -> float | np.ndarray:
+        return float(a[0]) if self._replicas == 1 else a
 
     @property
-    def abs_magnetization(self) -> float:
+    def magnetization(self) -> float | np.ndarray:
+        """Magnetization per spin, Σ s_i / N (an array of R values with replicas)."""
+        return self._scalar_or_array(self._core.totals()[:, 0] / self.sites)
+
+    @property
+    def abs_magnetization(self) -> float | np.ndarray:
         return abs(self.magnetization)
 
     @property
-    def energy(self) -> float:
-        """Energy per spin in units of J: (-J Σ_<ij> s_i s_j - h Σ s_i) / N."""
-        magnet, bonds = self._core.totals()
-        return (-self._J * bonds - self._h * magnet) / self.sites
+    def energy(self) -> float | np.ndarray:
+        """Energy per spin in units of J: (-J Σ_<ij> s_i s_j - h Σ s_i) / N (per replica with replicas)."""
+        t = self._core.totals()
+        return self._scalar_or_array((-self._J * t[:, 1] - self._h * t[:, 0]) / self.sites)
 
     @property
     def spins(self) -> np.ndarray:
-        """A copy of the spins as an int8 array of ``shape`` (C order), values ±1."""
+        """A copy of the spins as an int8 array of ``shape`` (``(R, *shape)`` with replicas), C order, ±1."""
         return self._core.get_spins()
 
     @spins.setter
@@ -189,7 +209,8 @@ class Ising:
 
     # -- zero-copy access ---------------------------------------------------------------------------------
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None):
-        """The live spin storage (int8, shape ``(2, *shape[:-1], shape[-1] // 2)``) without a copy.
+        """The live spin storage (int8, shape ``(2, *shape[:-1], shape[-1] // 2)``, with a leading replica axis
+        when R > 1) without a copy.
 
         Index 0 of the first axis is the sub-lattice of sites whose coordinates sum to an even number; along
         the last axis, site x of a row lives at column x // 2 of the sub-lattice of its colour. Use
@@ -204,7 +225,7 @@ class Ising:
     # -- state --------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """Everything needed to continue this run bit-identically: parameters, step and spins."""
-        return {"format": _STATE_FORMAT, "shape": list(self._shape), "T": self._T, "J": self._J, "h": self._h,
+        return {"format": _STATE_FORMAT, "shape": list(self._shape), "replicas": self._replicas, "T": self._T, "J": self._J, "h": self._h,
                 "algorithm": self._algorithm, "wolff_clusters": self._wolff_clusters, "seed": self.seed,
                 "step": self.step, "spins": self.spins}
 
@@ -214,6 +235,8 @@ class Ising:
             raise ValueError(f"state format must be {_STATE_FORMAT!r}, got {state.get('format')!r}")
         if tuple(state["shape"]) != self._shape:
             raise ValueError(f"state shape {tuple(state['shape'])} does not match this lattice's {self._shape}")
+        if int(state.get("replicas", 1)) != self._replicas:  # states saved before replicas existed hold one
+            raise ValueError(f"state replicas {state.get('replicas', 1)} differ from this lattice's {self._replicas}")
         if int(state["seed"]) != self.seed:
             raise ValueError(f"state seed {state['seed']} differs from this lattice's seed {self.seed}; "
                              "create the lattice with the saved seed")
@@ -239,20 +262,27 @@ class Ising:
                 self._core.fill(1 if init == "up" else -1)
             return
         a = np.asarray(init)
-        if a.shape != self._shape:
-            raise ValueError(f"init array must have shape {self._shape}, got {a.shape}")
+        full = self._shape if self._replicas == 1 else (self._replicas, *self._shape)
+        if a.shape not in (self._shape, full):
+            raise ValueError(f"init array must have shape {self._shape} or {full}, got {a.shape}")
         if a.dtype.kind not in "biuf" or not np.all((a == 1) | (a == -1)):
             raise ValueError("init array values must all be +1 or -1")
-        self._core.set_spins(a.astype(np.int8))
+        self._core.set_spins(np.ascontiguousarray(np.broadcast_to(a, full), dtype=np.int8))
 
     def __repr__(self) -> str:
+        reps = f", replicas={self._replicas}" if self._replicas > 1 else ""
         return (f"Ising(shape={self._shape}, T={self._T:g}, J={self._J:g}, h={self._h:g}, "
-                f"algorithm={self._algorithm!r}, device={self.device!r}, step={self.step})")
+                f"algorithm={self._algorithm!r}{reps}, device={self.device!r}, step={self.step})")
 
 
-def unpack_storage(storage: np.ndarray) -> np.ndarray:
-    """Logical lattice from the checkerboard storage exposed by ``Ising.__dlpack__`` (numpy, any int dtype)."""
+def unpack_storage(storage: np.ndarray, *, replicas: bool = False) -> np.ndarray:
+    """Logical lattice from the checkerboard storage exposed by ``Ising.__dlpack__`` (numpy, any int dtype).
+
+    With ``replicas=True`` the first axis indexes replicas and the result has shape ``(R, *shape)``.
+    """
     storage = np.asarray(storage)
+    if replicas:
+        return np.stack([unpack_storage(s) for s in storage])
     if storage.ndim not in (3, 4) or storage.shape[0] != 2:
         raise ValueError(f"storage must have shape (2, ..., W), got {storage.shape}")
     lead = storage.shape[1:-1]
@@ -279,8 +309,8 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     return out
 
 
-def _check_host_memory(shape: tuple[int, ...]) -> None:
-    need = 2 * int(np.prod(shape, dtype=np.float64))  # the lattice plus one staging copy during setup
+def _check_host_memory(shape: tuple[int, ...], replicas: int) -> None:
+    need = 2 * replicas * int(np.prod(shape, dtype=np.float64))  # the lattices plus a staging copy during setup
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -24,13 +24,14 @@ void copy_to_device(void* dst, const void* src, std::size_t bytes, int device_id
 void copy_to_host(void* dst, const void* src, std::size_t bytes, int device_id);
 void synchronize(int device_id);
 
-// One sweep: colour 0 then colour 1, each site updated by ising_update with its Philox word.
-void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, const IsingFlipTable& table,
-                 IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step, int device_id,
-                 std::uintptr_t stream);
-// Σ s_i and Σ_<ij> s_i s_j, exact (integer) and deterministic.
-void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t out[2], int device_id,
-                  std::uintptr_t stream);
+// One sweep of `replicas` stacked lattices (ising_cpu.hpp): colour 0 then colour 1, one launch each over all
+// replicas, each site updated by ising_update with its Philox word.
+void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, std::int64_t replicas,
+                 const IsingFlipTable& table, IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step,
+                 int device_id, std::uintptr_t stream);
+// Σ s_i and Σ_<ij> s_i s_j of replica r in out[2 r], out[2 r + 1], exact (integer) and deterministic.
+void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t replicas,
+                  std::int64_t* out, int device_id, std::uintptr_t stream);
 
 // Fused ECD-family step. Every pointer is device memory that stays valid across steps (the caller caches the
 // tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces

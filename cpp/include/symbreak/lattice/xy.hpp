@@ -5,10 +5,14 @@
 //   A: θ += (dt/2) ω         (new torques)        B: ω += (dt/2) τ / I
 // γ = 0 and T = 0 make O the identity and the step the symplectic velocity Verlet (NVE). ξ ~ N(0, 1) from
 // Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site (call e / 2,
-// lane e % 2 of normal2_double), the same on every backend; float32 lattices round the same float64 normals.
+// lane e % 2 of xy_normal_pair), the same on every backend; float32 lattices round the same float64 normals.
+// The transcendental functions of a step (Box–Muller, cos θ and sin θ) are core/poly_math.hpp's, not libm's:
+// the CPU loops vectorise, and a CUDA kernel can reproduce the same numbers.
 #pragma once
 #include <cmath>
 #include <cstdint>
+
+#include "symbreak/core/poly_math.hpp"
 
 #include "symbreak/core/hd.hpp"
 #include "symbreak/lattice/geometry.hpp"
@@ -27,42 +31,50 @@ inline XYStep xy_step_coefficients(double dt, double gamma, double T, double I, 
     return {0.5 * dt, 0.5 * dt / I, c1, std::sqrt((1.0 - c1 * c1) * T / I), J, h};
 }
 
-// Torque on site s of one replica (theta points at that replica's lattice).
+// Torque from the site's (cos θ, sin θ) and the sums of its neighbours' cos θ_j and sin θ_j:
+// Σ_j sin(θ - θ_j) = sin θ Σ_j cos θ_j - cos θ Σ_j sin θ_j, so one sincos per site serves all of its bonds.
 template <class Real>
-SYMBREAK_HD Real xy_torque(const PeriodicGrid& g, const Real* theta, std::int64_t s, Real J, Real h)
+SYMBREAK_HD Real xy_torque(Real c, Real s, Real sum_c, Real sum_s, Real J, Real h)
 {
-#if !defined(__CUDA_ARCH__)
-    using std::sin;
-#endif
-    const Real t = theta[s];
-    Real sum = 0;
-    for (int a = g.first_axis(); a < 3; ++a)
-        for (int d = -1; d <= 1; d += 2) sum += sin(t - theta[g.shift(s, a, d)]);
-    return -J * sum - h * sin(t);
+    return -J * (s * sum_c - c * sum_s) - h * s;
 }
 
-// Standard normal of global element e at `step`.
-SYMBREAK_HD double xy_normal(PhiloxKey key, std::uint64_t step, std::uint64_t e)
+// uniform_double(hi, lo) (the same 53 bits times 2^-53) with no integer-to-double conversion, which SSE2/AVX2
+// cannot vectorise for 64-bit integers: each 26/27-bit half becomes a double by placing it under 2^52.
+SYMBREAK_HD double xy_uniform(std::uint32_t hi, std::uint32_t lo)
 {
-    double z[2];
-    normal2_double(philox4x32_10(philox_counter(e / 2, 0, RngId::xy_langevin, step), key), z[0], z[1]);
-    return z[e % 2];
+    const std::uint64_t bits = (static_cast<std::uint64_t>(hi) << 21) ^ (lo >> 11);
+    const std::uint64_t top = (bits >> 26) | 0x4330000000000000ull, low = (bits & 0x3FFFFFFull) | 0x4330000000000000ull;
+    double a, b;
+    __builtin_memcpy(&a, &top, sizeof a);
+    __builtin_memcpy(&b, &low, sizeof b);
+    return ((a - 4503599627370496.0) * 67108864.0 + (b - 4503599627370496.0)) * 1.1102230246251565e-16;
 }
 
-// Wrap into [-π, π) so that long runs keep full angular precision.
+// Two standard normals from one Philox call: Box–Muller on 53-bit uniforms, u1 in (0, 1].
+SYMBREAK_HD void xy_normal_pair(Philox4x32 x, double& z0, double& z1)
+{
+    const double u1 = 1.0 - xy_uniform(x.v[0], x.v[1]);
+    const double u2 = xy_uniform(x.v[2], x.v[3]);
+    const double radius = sqrt(-2.0 * poly_log(u1));
+    double s, c;
+    poly_sincos(6.283185307179586 * u2, s, c);
+    z0 = radius * c;
+    z1 = radius * s;
+}
+
+// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in double for either Real).
 template <class Real>
 SYMBREAK_HD Real xy_wrap(Real t)
 {
-#if !defined(__CUDA_ARCH__)
-    using std::floor;
-#endif
     const Real two_pi = static_cast<Real>(6.283185307179586);
-    return t - two_pi * floor((t + static_cast<Real>(3.141592653589793)) / two_pi);
+    const double turns = poly_floor(static_cast<double>((t + static_cast<Real>(3.141592653589793)) / two_pi));
+    return t - two_pi * static_cast<Real>(turns);
 }
 
 // B A O A of one site (with the torque of the previous step); returns ω right after O.
 template <class Real>
-SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, const XYStep& c)
+SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, XYStep c)  // c by value: scalars in registers
 {
     omega += static_cast<Real>(c.half_dt_over_I) * tau;
     theta += static_cast<Real>(c.half_dt) * omega;

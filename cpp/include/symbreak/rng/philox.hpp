@@ -10,6 +10,10 @@
 //                 bits 24-31: RngId                (which rule is drawing; see ids.hpp)
 //            c2 = step, low 32 bits                (sweep / time step / optimizer step)
 //            c3 = step, high 32 bits
+// Replicas (R independent lattices in one array) never get a key or id of their own: replica r's element e
+// takes index r · (elements per replica) + e, so replica 0 draws exactly what a single lattice draws and no two
+// replicas share a number (Ising: lattice/ising_cpu.hpp; XY: lattice/xy.hpp). Serial streams (Wolff) start
+// replica r at word r · 2^34 of the step's stream.
 // One call yields four 32-bit words = eight 16-bit half-words. Rules that need one half-word per element k
 // take it from groups of 16 calls (128 half-words): with q = k % 128, half-word (q % 32) / 16 (0 = low,
 // 1 = high) of word q / 32 of call 16 (k / 128) + q % 16 (philox_group_half). This layout lets the CPU

@@ -1,0 +1,74 @@
+// floor, sin, cos and log in double precision from +, -, *, / and bit operations only, for hot loops that libm calls
+// would keep scalar: written once, branch-free, so the compiler vectorises a loop of them on the CPU, and a
+// CUDA kernel calling them computes the same bits as the CPU (no fused multiply-adds: build with
+// -ffp-contract=off on the host; nvcc's default contraction must be disabled the same way where bitwise equality
+// matters). Accuracy: within a few ulp (tests/cpp/test_poly_math.cpp checks against libm).
+#pragma once
+#include <cstdint>
+
+#include "symbreak/core/hd.hpp"
+
+namespace symbreak {
+
+// Round to the nearest integer (ties to even) for |x| < 2^51 by adding and subtracting 1.5 · 2^52.
+SYMBREAK_HD double poly_round(double x)
+{
+    constexpr double magic = 6755399441055744.0;  // IEEE arithmetic (no -ffast-math) keeps (x + m) - m
+    return (x + magic) - magic;
+}
+
+// floor(x) for |x| < 2^51, exactly.
+SYMBREAK_HD double poly_floor(double x)
+{
+    const double k = poly_round(x);
+    return k > x ? k - 1.0 : k;
+}
+
+// sin x and cos x for |x| <= 2^20 (meant for angles of a few turns). x = k π/2 + r with |r| <= π/4 (π/2 in three
+// parts, the first two of 30 bits so k times them is exact, so r keeps full precision), then Taylor series of sin r to r^17 and cos r to r^18 (truncation < 1e-19).
+SYMBREAK_HD void poly_sincos(double x, double& s, double& c)
+{
+    const double k = poly_round(x * 0.63661977236758134308);
+    const double r = ((x - k * 1.5707963276654482) - k * -8.705515692000731e-10) - k * -3.50343439808993e-19;
+    const double r2 = r * r;
+    const double ps = r + r * r2 * (-1.0 / 6 + r2 * (1.0 / 120 + r2 * (-1.0 / 5040 + r2 * (1.0 / 362880 + r2 * (
+                              -1.0 / 39916800 + r2 * (1.0 / 6227020800.0 + r2 * (-1.0 / 1307674368000.0 + r2 * (
+                              1.0 / 355687428096000.0))))))));
+    const double pc = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24 + r2 * (-1.0 / 720 + r2 * (1.0 / 40320 + r2 * (
+                              -1.0 / 3628800 + r2 * (1.0 / 479001600.0 + r2 * (-1.0 / 87178291200.0 + r2 * (
+                              1.0 / 20922789888000.0 + r2 * (-1.0 / 6402373705728000.0)))))))));
+    // Quadrant q = k mod 4: (sin, cos) = (ps, pc), (pc, -ps), (-ps, -pc), (-pc, ps). Kept in double arithmetic
+    // and compare-selects, which vectorise where double -> int64 conversions would not.
+    const double q = k - 4.0 * poly_floor(0.25 * k);
+    // One compare per select (q in {1, 3}: (q - 2)² = 1; q in {1, 2}: (q - 1.5)² = 0.25), which vectorises
+    // where combined compares may not.
+    const bool odd = (q - 2.0) * (q - 2.0) == 1.0;
+    const double sa = odd ? pc : ps, ca = odd ? ps : pc;
+    s = q >= 2.0 ? -sa : sa;
+    c = (q - 1.5) * (q - 1.5) == 0.25 ? -ca : ca;
+}
+
+// Natural log of a normal positive double x: x = m 2^e with m in [√½, √2), log m = 2 atanh((m - 1)/(m + 1)) by
+// its odd series to s^21 (|s| <= 0.1716, truncation < 1e-19), plus e ln 2 (ln 2 in two parts, the first of 32 bits).
+SYMBREAK_HD double poly_log(double x)
+{
+    std::uint64_t bits;
+    __builtin_memcpy(&bits, &x, sizeof bits);
+    // The biased exponent as a double without an integer conversion: its bits placed under 2^52, minus 2^52.
+    const std::uint64_t e_bits = ((bits >> 52) & 0x7FF) | 0x4330000000000000ull;
+    const std::uint64_t m_bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;  // m in [1, 2)
+    double e, m;
+    __builtin_memcpy(&e, &e_bits, sizeof e);
+    __builtin_memcpy(&m, &m_bits, sizeof m);
+    e -= 4503599627370496.0 + 1023.0;
+    const bool high = m > 1.4142135623730951;
+    m = high ? 0.5 * m : m;
+    e = high ? e + 1.0 : e;
+    const double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+    const double series = 2.0 * t * (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 * (
+                                         1.0 / 11 + t2 * (1.0 / 13 + t2 * (1.0 / 15 + t2 * (1.0 / 17 + t2 * (
+                                         1.0 / 19 + t2 * (1.0 / 21)))))))))));
+    return e * 0.6931471806019545 + (series + e * -4.2009150726810846e-11);
+}
+
+}  // namespace symbreak

@@ -1,0 +1,56 @@
+// The per-block loops of the CPU XY step (Philox, Box–Muller, BAOA, cos/sin of the new angles; torques by
+// line), compiled once
+// per instruction set (xy_blocks.cpp built three times with -ffp-contract=off, so every variant rounds
+// identically) and chosen at load time.
+#pragma once
+#include <cstdint>
+
+#include "symbreak/lattice/xy.hpp"
+
+namespace symbreak::cpu {
+
+// Sites [begin, end) of the stacked replicas (global indices), one BAOA step with normals keyed by (key, step).
+// Scratch: words >= (end - begin) / 2 + 1 calls, z >= end - begin + 2 normals. after_o[j] receives ω of site
+// begin + j right after O; C and S (global indices) cos θ and sin θ of the new angles.
+template <class Real>
+struct XYBlock {
+    Real* theta;
+    Real* omega;
+    const Real* tau;
+    Real* C;
+    Real* S;
+    Real* after_o;
+    Philox4x32* words;
+    double* z;
+    std::int64_t begin, end;
+    XYStep step;
+    PhiloxKey key;
+    std::uint64_t counter_step;
+};
+
+// One line of sites along the last axis: τ = xy_torque from C and S (the line starts at `base`; the neighbouring
+// lines start at adj[a], weighted 1, or 0 for slots a lattice of lower dimension does not have), then, with
+// omega != null, the closing B step ω += k τ.
+template <class Real>
+struct XYLine {
+    const Real* C;
+    const Real* S;
+    Real* tau;
+    Real* omega;
+    std::int64_t base, L;
+    std::int64_t adj[4];
+    Real wgt[4];
+    Real J, h, k;
+};
+
+#define SYMBREAK_XY_BLOCK_API                         \
+    void xy_baoa_block(const XYBlock<double>& b);     \
+    void xy_baoa_block(const XYBlock<float>& b);      \
+    void xy_torque_line(const XYLine<double>& l);     \
+    void xy_torque_line(const XYLine<float>& l);
+namespace x86_64_v4 { SYMBREAK_XY_BLOCK_API }
+namespace x86_64_v3 { SYMBREAK_XY_BLOCK_API }
+namespace x86_64_v1 { SYMBREAK_XY_BLOCK_API }
+#undef SYMBREAK_XY_BLOCK_API
+
+}  // namespace symbreak::cpu

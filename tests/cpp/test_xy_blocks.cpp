@@ -1,0 +1,114 @@
+// Every instruction-set variant of the XY block and torque-line kernels (not only the one this CPU dispatches
+// to) computes the same bits as the per-site rules of xy.hpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "../../cpp/src/lattice/xy_blocks.hpp"
+
+using namespace symbreak;
+
+namespace {
+
+template <class Real>
+struct State {
+    std::vector<Real> theta, omega, tau, C, S, after_o;
+    explicit State(int n) : theta(n), omega(n), tau(n), C(n), S(n), after_o(n)
+    {
+        for (int i = 0; i < n; ++i) {
+            theta[i] = static_cast<Real>(std::fmod(0.7 * i, 6.2) - 3.1);
+            omega[i] = static_cast<Real>(0.01 * (i % 17) - 0.08);
+            tau[i] = static_cast<Real>(0.3 * std::sin(0.1 * i));
+        }
+    }
+};
+
+template <class Real>
+void check_variants()
+{
+    using Kernel = void (*)(const cpu::XYBlock<Real>&);
+    struct Variant {
+        const char* isa;
+        bool supported;
+        Kernel kernel;
+    };
+    __builtin_cpu_init();
+    const Variant variants[] = {{"x86-64", true, cpu::x86_64_v1::xy_baoa_block},
+                                {"x86-64-v3", __builtin_cpu_supports("x86-64-v3") != 0, cpu::x86_64_v3::xy_baoa_block},
+                                {"x86-64-v4", __builtin_cpu_supports("x86-64-v4") != 0, cpu::x86_64_v4::xy_baoa_block}};
+    const int n = 1000;
+    const std::int64_t begin = 301, end = 977;  // odd start: the first site takes the second normal of its call
+    const XYStep step = xy_step_coefficients(0.1, 1.0, 0.9, 1.0, 1.0, 0.0);
+    const PhiloxKey key = philox_key(17);
+
+    State<Real> want(n);  // the per-site rules
+    for (std::int64_t e = begin; e < end; ++e) {
+        double z[2];
+        xy_normal_pair(philox4x32_10(philox_counter(e / 2, 0, RngId::xy_langevin, 5), key), z[0], z[1]);
+        want.after_o[e - begin] = xy_baoa(want.theta[e], want.omega[e], want.tau[e], static_cast<Real>(z[e % 2]), step);
+        double s, c;
+        poly_sincos(static_cast<double>(want.theta[e]), s, c);
+        want.C[e] = static_cast<Real>(c);
+        want.S[e] = static_cast<Real>(s);
+    }
+    for (const auto& v : variants) {
+        if (!v.supported) continue;
+        State<Real> got(n);
+        std::vector<Philox4x32> words(n);
+        std::vector<double> z(n + 2);
+        v.kernel({got.theta.data(), got.omega.data(), got.tau.data(), got.C.data(), got.S.data(), got.after_o.data(),
+                  words.data(), z.data(), begin, end, step, key, 5});
+        EXPECT_EQ(got.theta, want.theta) << v.isa;
+        EXPECT_EQ(got.omega, want.omega) << v.isa;
+        EXPECT_EQ(got.C, want.C) << v.isa;
+        EXPECT_EQ(got.S, want.S) << v.isa;
+        EXPECT_EQ(got.after_o, want.after_o) << v.isa;
+    }
+}
+
+}  // namespace
+
+// A 3D-style line (four neighbouring lines) of a 5-line array: every variant equals the per-site sums taken in
+// the same order, including the closing B step.
+template <class Real>
+void check_torque_variants()
+{
+    using Kernel = void (*)(const cpu::XYLine<Real>&);
+    __builtin_cpu_init();
+    const std::pair<bool, Kernel> variants[] = {{true, cpu::x86_64_v1::xy_torque_line},
+                                                {__builtin_cpu_supports("x86-64-v3") != 0, cpu::x86_64_v3::xy_torque_line},
+                                                {__builtin_cpu_supports("x86-64-v4") != 0, cpu::x86_64_v4::xy_torque_line}};
+    const std::int64_t L = 37;
+    std::vector<Real> C(5 * L), S(5 * L);
+    for (std::int64_t i = 0; i < 5 * L; ++i) {
+        C[i] = static_cast<Real>(std::cos(0.37 * i));
+        S[i] = static_cast<Real>(std::sin(0.37 * i));
+    }
+    const Real J = 1.3, h = 0.2, k = 0.05;
+    std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
+    for (std::int64_t x = 0; x < L; ++x) {
+        const std::int64_t e = 2 * L + x;
+        Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
+        Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
+        for (std::int64_t a : {3, 1, 4, 0}) {
+            sc += Real(1) * C[a * L + x];
+            ss += Real(1) * S[a * L + x];
+        }
+        want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
+        want_omega[e] += k * want_tau[e];
+    }
+    for (const auto& [supported, kernel] : variants) {
+        if (!supported) continue;
+        std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
+        kernel({C.data(), S.data(), tau.data(), omega.data(), 2 * L, L, {3 * L, 1 * L, 4 * L, 0}, {1, 1, 1, 1}, J, h, k});
+        EXPECT_EQ(tau, want_tau);
+        EXPECT_EQ(omega, want_omega);
+    }
+}
+
+TEST(XYBlocks, EveryIsaVariantEqualsPerSiteRulesDouble) { check_variants<double>(); }
+TEST(XYBlocks, EveryTorqueLineVariantEqualsPerSiteSumsDouble) { check_torque_variants<double>(); }
+TEST(XYBlocks, EveryTorqueLineVariantEqualsPerSiteSumsFloat) { check_torque_variants<float>(); }
+TEST(XYBlocks, EveryIsaVariantEqualsPerSiteRulesFloat) { check_variants<float>(); }

@@ -1,7 +1,8 @@
 // Runs CUDA kernels on the CPU, to test the particle engine's logic (cuda/particles/md.cu) where no GPU exists:
-// the threads of a block are fibers (ucontext) on one OS thread, run round-robin, each until its next
-// __syncthreads or its end, so every pass over the block is one barrier interval; __shared__ is a static (blocks
-// run one after another). emulate_launches.py rewrites each kernel<<<grid, block>>>(args) into
+// the threads of a block are fibers (ucontext) on one OS thread, each run until its next __syncthreads or its
+// end, so every pass over the block is one barrier interval; blocks, and the threads in each pass, run in a
+// shuffled order (atomics then land in varying orders, as on a GPU); __shared__ is a static (blocks run one
+// after another). emulate_launches.py rewrites each kernel<<<grid, block>>>(args) into
 // emu::launch(grid, block, ...). This checks the algorithm (sort, lists, gating, reductions, errors, state)
 // against the CPU engine; not GPU rounding, the memory model or speed.
 #pragma once
@@ -10,7 +11,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <functional>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #define __global__
@@ -40,6 +44,7 @@ inline ucontext_t scheduler;
 inline std::vector<Fiber> fibers;
 inline unsigned current = 0;
 inline const std::function<void()>* body = nullptr;
+inline std::mt19937 order_rng(20261123);
 
 inline void fiber_entry()
 {
@@ -57,7 +62,11 @@ inline void launch_function(unsigned grid, unsigned block, const std::function<v
     body = &kernel;
     if (fibers.size() < block) fibers.resize(block);
     block_dim = {block, 1, 1};
-    for (unsigned b = 0; b < grid; ++b) {
+    std::vector<unsigned> blocks(grid), order(block);
+    std::iota(blocks.begin(), blocks.end(), 0u);
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(blocks.begin(), blocks.end(), order_rng);
+    for (unsigned b : blocks) {
         block_index = {b, 0, 0};
         for (unsigned t = 0; t < block; ++t) {
             Fiber& f = fibers[t];
@@ -71,7 +80,8 @@ inline void launch_function(unsigned grid, unsigned block, const std::function<v
         }
         for (unsigned live = block; live > 0;) {
             unsigned ended = 0, waiting = 0;
-            for (unsigned t = 0; t < block; ++t) {
+            std::shuffle(order.begin(), order.end(), order_rng);
+            for (unsigned t : order) {
                 if (fibers[t].done) continue;
                 current = t;
                 thread_index = {t, 0, 0};

@@ -1,13 +1,20 @@
-// Microbenchmarks of the particle simulator's CPU kernels on the benchmark states of bench_particles.py:
+// Microbenchmarks of the particle simulator's kernels on the benchmark states of bench_particles.py:
 // 3D LJ at the LAMMPS bench/in.lj conditions (fcc, ρ = 0.8442, T = 1.44, r_c = 2.5, skin 0.3) and a 2D LJ
 // liquid at ρ = 0.8. Rates are particles (or particle-steps) per second; threads as set by OMP_NUM_THREADS.
+// The *_CUDA variants run the GPU engine on device 0 (skipped without one); each timed call ends with a
+// device synchronisation.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "symbreak/core/launch.hpp"
 #include "symbreak/particles/md_cpu.hpp"
+#include "symbreak/particles/md_cuda.hpp"
 
 using namespace symbreak;
 
@@ -55,28 +62,48 @@ State bench_state(const benchmark::State& st)
     return three_d ? make_state(3, 20, 0.8442, 1.44, single) : make_state(2, 128, 0.8, 1.0, single);
 }
 
+std::unique_ptr<ParticleEngine> make_engine(const State& s, bool gpu)
+{
+    return gpu ? make_particle_engine_cuda(s.setup, s.x.data(), s.v.data(), 0)
+               : make_particle_engine(s.setup, s.x.data(), s.v.data());
+}
+
+bool skip_without_gpu(benchmark::State& st, bool gpu)
+{
+    std::string why;
+    if (!gpu || cuda::device_count(&why) > 0) return false;
+    st.SkipWithError(("no CUDA device: " + why).c_str());
+    return true;
+}
+
+template <bool kGpu>
 void BM_Forces(benchmark::State& st)
 {
+    if (skip_without_gpu(st, kGpu)) return;
     State s = bench_state(st);
-    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    auto e = make_engine(s, kGpu);
     for (auto _ : st) e->forces_now();
     st.SetItemsProcessed(st.iterations() * s.setup.n);
     st.counters["neighbours"] = e->counters().mean_neighbours;
 }
 
+template <bool kGpu>
 void BM_ListBuild(benchmark::State& st)
 {
+    if (skip_without_gpu(st, kGpu)) return;
     State s = bench_state(st);
-    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    auto e = make_engine(s, kGpu);
     for (auto _ : st) e->rebuild_now();
     st.SetItemsProcessed(st.iterations() * s.setup.n);
 }
 
 // Whole velocity-Verlet steps (integration, displacement check, rebuilds as needed, forces): particle-steps/s.
+template <bool kGpu>
 void BM_StepNVE(benchmark::State& st)
 {
+    if (skip_without_gpu(st, kGpu)) return;
     State s = bench_state(st);
-    auto e = make_particle_engine(s.setup, s.x.data(), s.v.data());
+    auto e = make_engine(s, kGpu);
     constexpr int kSteps = 50;
     e->advance(kSteps, nullptr, MDIntegrator::verlet, 0.005, 0, 0, false);  // leave the lattice
     const auto before = e->counters().rebuilds;
@@ -95,7 +122,10 @@ void args(benchmark::internal::Benchmark* b)
 
 }  // namespace
 
-BENCHMARK(BM_Forces)->Apply(args);
-BENCHMARK(BM_ListBuild)->Apply(args);
-BENCHMARK(BM_StepNVE)->Apply(args);
+BENCHMARK(BM_Forces<false>)->Name("BM_Forces")->Apply(args);
+BENCHMARK(BM_ListBuild<false>)->Name("BM_ListBuild")->Apply(args);
+BENCHMARK(BM_StepNVE<false>)->Name("BM_StepNVE")->Apply(args);
+BENCHMARK(BM_Forces<true>)->Name("BM_Forces_CUDA")->Apply(args);
+BENCHMARK(BM_ListBuild<true>)->Name("BM_ListBuild_CUDA")->Apply(args);
+BENCHMARK(BM_StepNVE<true>)->Name("BM_StepNVE_CUDA")->Apply(args);
 BENCHMARK_MAIN();

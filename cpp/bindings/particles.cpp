@@ -1,6 +1,7 @@
 // Bindings of the particle simulator: float64 numpy arrays in the user's order, in and out; the GIL is
-// released while steps compute. Arguments are validated in python/symbreak/particles (these checks only
-// guard the C++ against shapes that would read out of bounds).
+// released while steps compute. device "cpu" or "cuda" picks the engine (md_cpu.hpp or md_cuda.hpp).
+// Arguments are validated in python/symbreak/particles (these checks only guard the C++ against shapes that
+// would read out of bounds).
 #include <optional>
 
 #include <pybind11/numpy.h>
@@ -8,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "symbreak/particles/md_cpu.hpp"
+#include "symbreak/particles/md_cuda.hpp"
 
 namespace py = pybind11;
 
@@ -43,8 +45,10 @@ class Particles {
 public:
     Particles(int dim, bool single, Array x, Array v, const std::vector<double>& box, const std::string& potential,
               double epsilon, double sigma, double r_cut, double morse_a, double morse_r0, double skin,
-              double mass, double min_distance, std::uint64_t seed)
+              double mass, double min_distance, std::uint64_t seed, const std::string& device, int device_id)
     {
+        if (device != "cpu" && device != "cuda")
+            throw std::invalid_argument("device must be 'cpu' or 'cuda', got '" + device + "'");
         if (dim != 2 && dim != 3) throw std::invalid_argument("dim must be 2 or 3");
         if (static_cast<int>(box.size()) != dim) throw std::invalid_argument("box must have dim sides");
         setup_.dim = dim;
@@ -58,7 +62,8 @@ public:
         setup_.mass = mass;
         setup_.min_distance = min_distance;
         setup_.seed = seed;
-        engine_ = make_particle_engine(setup_, x.data(), v.data());
+        engine_ = device == "cuda" ? make_particle_engine_cuda(setup_, x.data(), v.data(), device_id)
+                                   : make_particle_engine(setup_, x.data(), v.data());
     }
 
     void advance(std::int64_t steps, std::optional<Array> T, const std::string& integrator, double dt,
@@ -156,10 +161,11 @@ void bind_particles(py::module_& m)
     mod.def("kernel_isa", &md_kernel_isa);
     py::class_<Particles>(mod, "ParticlesCore")
         .def(py::init<int, bool, Array, Array, const std::vector<double>&, const std::string&, double, double,
-                      double, double, double, double, double, double, std::uint64_t>(),
+                      double, double, double, double, double, double, std::uint64_t, const std::string&, int>(),
              py::arg("dim"), py::arg("single"), py::arg("positions"), py::arg("velocities"), py::arg("box"),
              py::arg("potential"), py::arg("epsilon"), py::arg("sigma"), py::arg("r_cut"), py::arg("morse_a"),
-             py::arg("morse_r0"), py::arg("skin"), py::arg("mass"), py::arg("min_distance"), py::arg("seed"))
+             py::arg("morse_r0"), py::arg("skin"), py::arg("mass"), py::arg("min_distance"), py::arg("seed"),
+             py::arg("device") = "cpu", py::arg("device_id") = 0)
         .def("advance", &Particles::advance, py::arg("steps"), py::arg("temperatures"), py::arg("integrator"),
              py::arg("dt"), py::arg("gamma"), py::arg("damping"), py::arg("measure"))
         .def("totals", &Particles::totals)

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "symbreak/core/launch.hpp"
+#include "symbreak/particles/md_cuda.hpp"
 
 namespace symbreak::cuda {
 namespace {
@@ -42,3 +43,10 @@ void ecd_step(const EcdStepTables&, const EcdStepBuffers&, const EcdHyper&, int,
 }
 
 }  // namespace symbreak::cuda
+
+namespace symbreak {
+std::unique_ptr<ParticleEngine> make_particle_engine_cuda(const MDSetup&, const double*, const double*, int)
+{
+    cuda::unavailable();
+}
+}  // namespace symbreak

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--potential", choices=("lj", "lj_force_shifted", "morse", "soft"), default="lj")
     q.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     q.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     q.add_argument("--measure-every", type=int_at_least(1), default=None, metavar="K",
                    help="steps between measurements (default: steps / 200)")
     q.add_argument("--frames", type=int_at_least(0), default=50, help="trajectory frames (default: 50)")
@@ -61,7 +62,7 @@ def _run_particles(args: argparse.Namespace) -> int:
     T0, T1 = args.cool
     ps = ParticleSystem.gas(args.n, dim=args.dim, density=args.density, T=T0, seed=args.seed,
                             potential=args.potential, integrator=args.integrator, gamma=args.gamma, dt=args.dt,
-                            dtype=args.dtype)
+                            dtype=args.dtype, device=args.device)
     full = schedules.linear(T0, T1, args.steps) if args.integrator == "langevin" else schedules.constant(T0, args.steps)
     k = args.measure_every or max(1, args.steps // 200)
     if k > args.steps:

@@ -114,7 +114,10 @@ class ParticleSystem:
         seed: Philox seed (Langevin kicks). dtype: ``"float64"`` or ``"float32"`` storage and arithmetic.
         min_distance: pairs closer than this at a list build raise ValueError naming the pair (default: the
             potential's ``core_distance``, σ/2 for LJ; 0 disables the check).
-        device: ``"cpu"`` (the CUDA kernels of the particle simulator are not written yet).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The GPU engine follows the same rules, cell sort and
+            neighbour order as the CPU, so forces agree to round-off (bitwise for LJ and the soft core) and a
+            state_dict moves between devices; arrays still come back as numpy. RuntimeError naming the reason
+            when CUDA is unavailable.
 
     Example:
         >>> from symbreak.particles import ParticleSystem
@@ -161,10 +164,8 @@ class ParticleSystem:
         self.integrator, self.dt, self.T, self.gamma = integrator, dt, T, gamma
         self._mass = require_positive("mass", mass)
         self._dtype = DTYPES[require_choice("dtype", dtype, tuple(DTYPES))]
-        kind, _ = resolve_device(device)
-        if kind != "cpu":
-            raise ValueError("device must be 'cpu' for particles: the CUDA kernels of the particle simulator are "
-                             "not written yet")
+        kind, index = resolve_device(device)
+        self._device = kind if kind == "cpu" else f"cuda:{index}"
         self._seed = require_int("seed", seed, 0, 2**64 - 1)
         self._min_distance = (self._potential.core_distance if min_distance is None
                               else _nonnegative("min_distance", min_distance))
@@ -172,7 +173,8 @@ class ParticleSystem:
         p = self._potential
         self._core = _core.particles.ParticlesCore(
             dim, self._dtype is np.float32, x, v, L.tolist(), p.kind, p.epsilon, getattr(p, "sigma", 1.0), p.r_cut,
-            getattr(p, "a", 5.0), getattr(p, "r0", 1.0), self._skin, self._mass, self._min_distance, self._seed)
+            getattr(p, "a", 5.0), getattr(p, "r0", 1.0), self._skin, self._mass, self._min_distance, self._seed,
+            kind, index)
 
     # -- constructors ------------------------------------------------------------------------------------------
     @classmethod
@@ -232,6 +234,11 @@ class ParticleSystem:
                  doc="Langevin target temperature (k_B = 1).")
     gamma = property(lambda self: self._gamma, lambda self, v: setattr(self, "_gamma", _nonnegative("gamma", v)),
                      doc="Langevin friction (1/time), or the collisional damping coefficient.")
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda:N"``: where the state lives and the steps run."""
+        return self._device
 
     @property
     def n(self) -> int:
@@ -317,7 +324,7 @@ class ParticleSystem:
         cols = {key: np.asarray(val, dtype=np.float64 if key != "step" else np.int64) for key, val in rows.items()}
         meta = {"n": self.n, "dim": self.dim, "box": self._box.tolist(), "potential": repr(self._potential),
                 "integrator": self._integrator, "dt": self._dt, "gamma": self._gamma, "seed": self._seed,
-                "schedule": sched.description, "order": "psi6" if self.dim == 2 else "q6"}
+                "device": self._device, "schedule": sched.description, "order": "psi6" if self.dim == 2 else "q6"}
         order_col = cols.pop("order")
         return RunResult(step=cols.pop("step"), T=cols.pop("T"), m=order_col, abs_m=order_col.copy(),
                          u=cols.pop("u"), sites=self.n, meta=meta, extra=cols)
@@ -376,7 +383,8 @@ class ParticleSystem:
 
     def __repr__(self) -> str:
         return (f"ParticleSystem(n={self.n}, box={self._box.tolist()}, potential={self._potential!r}, "
-                f"integrator={self._integrator!r}, dt={self._dt:g}, T={self._T:g}, step={self.step})")
+                f"integrator={self._integrator!r}, dt={self._dt:g}, T={self._T:g}, step={self.step}, "
+                f"device={self._device!r})")
 
 
 def _nonnegative(name: str, value: Any) -> float:

@@ -136,7 +136,7 @@ public:
         std::vector<std::int32_t> tag(n);
         std::iota(tag.begin(), tag.end(), 0);
         tag_.upload(tag);
-        status_.upload({Status{kNoPair, 0, 0, 0, INT_MAX, 0}});
+        status_.upload({Status{kNoPair, 0, 0, 0, 0, INT_MAX, 0}});
         flags_.upload({0, 1});
         rebuild(always());
         check_status();
@@ -149,6 +149,7 @@ public:
         cuda::DeviceGuard guard(device_);
         measured_ = false;
         const T limit = static_cast<T>(0.25 * s_.skin * s_.skin);
+        const T reach2 = static_cast<T>((s_.pair.r_cut + s_.skin) * (s_.pair.r_cut + s_.skin));
         const PhiloxKey key = philox_key(s_.seed);
         for (std::int64_t s = 0; s < steps; ++s) {
             const MDStep c = md_step_coefficients(kind, dt, gamma, T_of ? T_of[s] : 0.0, s_.mass);
@@ -157,9 +158,9 @@ public:
             const std::uint64_t step = static_cast<std::uint64_t>(step_);
             const unsigned g = grid_for(n_);
             if (kind == MDIntegrator::langevin)
-                first_half_kernel<T, D, true><<<g, kThreads>>>(a, c, key, step, limit, flags_.get());
+                first_half_kernel<T, D, true><<<g, kThreads>>>(a, c, key, step, limit, reach2, flags_.get());
             else
-                first_half_kernel<T, D, false><<<g, kThreads>>>(a, c, key, step, limit, flags_.get());
+                first_half_kernel<T, D, false><<<g, kThreads>>>(a, c, key, step, limit, reach2, flags_.get());
             SYMBREAK_CUDA_CHECK_LAUNCH();
             rebuild(flags_.get());
             compute_forces(measure && s == steps - 1, kind == MDIntegrator::damping ? damping : 0.0, f_);
@@ -370,7 +371,7 @@ private:
         Status st = status_.at(0);
         if (st.nonfinite) {
             const std::int32_t tag = tag_.at(static_cast<std::size_t>(st.bad_index));
-            st.nonfinite = 0;
+            st.nonfinite = st.runaway = 0;
             st.bad_index = INT_MAX;
             status_.upload({st});
             SYMBREAK_CUDA_CHECK(cudaMemset(cell_count_.get(), 0, cell_count_.size() * sizeof(std::int32_t)));
@@ -378,6 +379,15 @@ private:
             std::ostringstream m;
             m << "step " << step_ << ": particle " << tag
               << " has a non-finite position or velocity; the time step is too large for these forces";
+            throw std::runtime_error(m.str());
+        }
+        if (st.runaway) {
+            st.runaway = 0;
+            status_.upload({st});
+            step_ = st.error_step;
+            std::ostringstream m;
+            m << "step " << step_ << ": a particle moved more than r_cut + skin = " << s_.pair.r_cut + s_.skin
+              << " in one step; the time step is too large for these forces";
             throw std::runtime_error(m.str());
         }
         if (st.overlap != kNoPair) report_overlap(st);

@@ -21,11 +21,21 @@ struct Status {
     long long rebuilds;
     long long error_step;
     int nonfinite;  // some position or velocity is not finite
+    int runaway;    // some particle moved further than r_cut + skin in one step (the CPU's report_runaway)
     int bad_index;  // the first such particle (sorted order)
     int max_count;  // longest list built since the host last looked
 };
 
-__device__ inline bool failed(const Status* s) { return s->nonfinite != 0 || s->overlap != kNoPair; }
+// A rebuild is cut short by these (set before it starts, or by its own first kernel)...
+__device__ inline bool stopped(const Status* s) { return s->nonfinite != 0 || s->runaway != 0; }
+// ...and every later kernel of the call by these as well.
+__device__ inline bool failed(const Status* s) { return stopped(s) || s->overlap != kNoPair; }
+// For first_half: an error of an earlier step. Its own threads may raise the flags of this step, which must not
+// stop the others halfway (the CPU moves every particle before it reports).
+__device__ inline bool failed_before(const Status* s, std::uint64_t step)
+{
+    return s->overlap != kNoPair || (stopped(s) && static_cast<std::uint64_t>(s->error_step) < step);
+}
 
 // Every device array and constant the kernels need (passed by value).
 template <class T, int D>
@@ -66,10 +76,10 @@ __device__ T distance2(const T (&xi)[D], T* const* xs, std::int64_t j, const Vie
 // B then A (verlet, damping) or A O A (langevin), as the CPU's first_half.
 template <class T, int D, bool kLangevin>
 __global__ void first_half_kernel(View<T, D> a, MDStep c, PhiloxKey key, std::uint64_t step, T limit,
-                                  int* flag)
+                                  T reach2, int* flag)
 {
     const std::int64_t i = thread_index();
-    if (i >= a.n || failed(a.status)) return;
+    if (i >= a.n || failed_before(a.status, step)) return;
     const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt);
     const T dt = static_cast<T>(c.dt), c1 = static_cast<T>(c.c1);
     double z[4];
@@ -80,7 +90,8 @@ __global__ void first_half_kernel(View<T, D> a, MDStep c, PhiloxKey key, std::ui
                                          key),
                            z[2 * k], z[2 * k + 1]);
     }
-    T d2 = 0;
+    T d2 = 0, s2 = 0;
+    bool finite = true;
     for (int d = 0; d < D; ++d) {
         T v = a.v[d][i] + h * a.f[d][i], x = a.x[d][i];
         if constexpr (kLangevin) {
@@ -90,13 +101,23 @@ __global__ void first_half_kernel(View<T, D> a, MDStep c, PhiloxKey key, std::ui
         } else {
             x += dt * v;
         }
+        s2 += (x - a.x[d][i]) * (x - a.x[d][i]);
+        finite = finite && isfinite(x) && isfinite(v);
         x = md_wrap(x, a.L[d]);
         a.v[d][i] = v;
         a.x[d][i] = x;
         const T dx = md_min_image(x - a.xref[d][i], a.L[d], a.half_L[d]);
         d2 += dx * dx;
     }
-    if (!(d2 <= limit)) *flag = 1;  // NaN too: the rebuild then reports it
+    if (!(d2 <= limit)) *flag = 1;
+    if (!(s2 <= reach2)) {  // the CPU stops before the rebuild: name a non-finite particle first, as it does
+        if (!finite) {
+            atomicMin(&a.status->bad_index, static_cast<int>(i));
+            a.status->nonfinite = 1;
+        }
+        a.status->runaway = 1;
+        a.status->error_step = static_cast<long long>(step);
+    }
 }
 
 // Rebuild 1/5: non-finite check, cell of each particle, cell occupancy, and a copy of the current order.
@@ -105,7 +126,7 @@ template <class T, int D>
 __global__ void count_kernel(View<T, D> a, const int* go, std::int64_t step)
 {
     const std::int64_t i = thread_index();
-    if (i >= a.n || *go == 0) return;
+    if (i >= a.n || *go == 0 || a.status->runaway) return;
     T xi[D];
     bool finite = true;
     for (int d = 0; d < D; ++d) {
@@ -134,7 +155,7 @@ __global__ void count_kernel(View<T, D> a, const int* go, std::int64_t step)
 __global__ void scan_kernel(std::int32_t* cell_count, std::int32_t* cell_start, std::int64_t n_cells,
                             const int* go, const Status* status)
 {
-    if (*go == 0 || status->nonfinite) return;
+    if (*go == 0 || stopped(status)) return;
     __shared__ std::int32_t total[kScanThreads];
     const int t = threadIdx.x;
     const std::int64_t chunk = (n_cells + kScanThreads - 1) / kScanThreads;
@@ -164,7 +185,7 @@ template <class T, int D>
 __global__ void scatter_kernel(View<T, D> a, const int* go)
 {
     const std::int64_t i = thread_index();
-    if (i >= a.n || *go == 0 || a.status->nonfinite) return;
+    if (i >= a.n || *go == 0 || stopped(a.status)) return;
     const std::int32_t c = a.cell_old[i];
     a.perm[a.cell_start[c] + atomicAdd(&a.cell_count[c], 1)] = static_cast<std::int32_t>(i);
 }
@@ -175,7 +196,7 @@ template <class T, int D>
 __global__ void sort_gather_kernel(View<T, D> a, const int* go)
 {
     const std::int64_t c = thread_index();
-    if (c >= a.n_cells || *go == 0 || a.status->nonfinite) return;
+    if (c >= a.n_cells || *go == 0 || stopped(a.status)) return;
     const std::int32_t s0 = a.cell_start[c], s1 = a.cell_start[c + 1];
     for (std::int32_t k = s0 + 1; k < s1; ++k) {
         const std::int32_t p = a.perm[k];
@@ -204,7 +225,7 @@ __global__ void sort_gather_kernel(View<T, D> a, const int* go)
 template <class T, int D>
 __global__ void build_kernel(View<T, D> a, const int* go, std::int64_t step, bool count_rebuild)
 {
-    if (*go == 0 || a.status->nonfinite) return;  // the same for the whole block
+    if (*go == 0 || stopped(a.status)) return;  // the same for the whole block
     __shared__ int block_max;
     if (threadIdx.x == 0) block_max = 0;
     __syncthreads();

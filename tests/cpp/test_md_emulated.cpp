@@ -184,7 +184,7 @@ TEST(MDEmulated, ErrorsAreTheCpusAndLeaveTheCpusState)
     auto gpu = make_particle_engine_emulated(h.s, h.x.data(), h.v.data(), 0);
     const std::string a = error_of([&] { cpu->advance(500, nullptr, MDIntegrator::verlet, 0.2, 0, 0, false); });
     const std::string b = error_of([&] { gpu->advance(500, nullptr, MDIntegrator::verlet, 0.2, 0, 0, false); });
-    EXPECT_NE(a.find("non-finite position or velocity"), std::string::npos) << a;
+    EXPECT_NE(a.find("the time step is too large"), std::string::npos) << a;  // a runaway or a NaN
     EXPECT_EQ(a, b);
     EXPECT_EQ(cpu->counters().step, gpu->counters().step);
     const auto xc = field(*cpu, 0, h), xg = field(*gpu, 0, h);  // NaNs included: compare the bits

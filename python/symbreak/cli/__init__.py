@@ -8,12 +8,12 @@ import sys
 from typing import Sequence
 
 from .. import info
-from . import ising
+from . import interp, ising, train_lm
 from ._common import PROG, Progress
 
 __all__ = ["main", "Progress"]
 
-_COMMANDS = (ising,)
+_COMMANDS = (ising, train_lm, interp)
 
 
 def _run_info(_args: argparse.Namespace) -> int:

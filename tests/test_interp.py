@@ -265,3 +265,62 @@ def test_cli_interp_modes(tmp_path, capsys):
     assert len(sn["head_accuracy"]) == 2 and len(sn["kept_accuracy"]) == 3
     assert main(["interp", "single-node", "--checkpoint", ckpt, "--layer", "3", "--out", str(tmp_path)]) == 2
     assert main(["interp", "alignment", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+
+
+def _induction_circuit(V=32, T=24, sharp=40.0):
+    """A 2-layer, 1-head attention-only GPT wired by hand: layer 0 copies the previous token into its own
+    subspace (a previous-token head), layer 1 attends from token a to the positions whose previous token
+    is a (an induction head). Residual stream: [token one-hot | position one-hot | previous-token one-hot]."""
+    C = 2 * V + T
+    model = GPT(GPTConfig(vocab_size=V, block_size=T, n_layer=2, n_head=1, d_model=C, attn_only=True,
+                          bias_q=False))
+    tok, pos, prev = range(V), range(V, V + T), range(V + T, C)
+    alpha = sharp * math.sqrt(C)  # beats SDPA's 1 / sqrt(d_head)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.wte.weight[:, :V] = torch.eye(V)
+        model.wpe.weight[:, V:V + T] = torch.eye(T)
+        for layer, ones in ((0, 2), (1, 3)):  # LayerNorm undone: x has `ones` ones, the rest zeros
+            mu = ones / C
+            sigma = math.sqrt(mu - mu * mu + 1e-5)
+            model.blocks[layer].ln_1.weight.fill_(sigma)
+            model.blocks[layer].ln_1.bias.fill_(mu)
+        w0 = model.blocks[0].attn.qkv.weight  # rows [q; k; v], each C
+        for t in range(1, T):
+            w0[pos[t], pos[t]] = alpha  # query of position t ...
+            w0[C + pos[t], pos[t - 1]] = 1.0  # ... matches the key of position t - 1
+        for v in range(V):
+            w0[2 * C + prev[v], tok[v]] = 1.0  # value: the token, moved to the previous-token subspace
+        w1 = model.blocks[1].attn.qkv.weight
+        for v in range(V):
+            w1[prev[v], tok[v]] = alpha  # query: current token
+            w1[C + prev[v], prev[v]] = 1.0  # key: previous token
+            w1[2 * C + tok[v], tok[v]] = 2.0  # value: the token itself, outweighing the current token
+        for block in model.blocks:
+            block.attn.proj.weight.copy_(torch.eye(C))
+        model.ln_f.weight.fill_(1.0)
+    return model.eval()
+
+
+def test_hand_built_induction_circuit_scores_one():
+    V, T = 32, 24
+    model = _induction_circuit(V, T)
+    gen = torch.Generator().manual_seed(7)
+    rows, periods, starts = [], [], []
+    for _ in range(8):  # distinct tokens before and within the block: no accidental matches; S >= 1 because
+        p = int(torch.randint(3, 8, (1,), generator=gen))  # position 0, with no predecessor, copies itself
+        s = int(torch.randint(1, T - 2 * p + 1, (1,), generator=gen))
+        fresh = torch.randperm(V, generator=gen)[: s + p]
+        block = fresh[s:]
+        rows.append(torch.cat([fresh[:s], block.repeat(T // p + 1)])[:T])
+        periods.append(p)
+        starts.append(s)
+    ids, P, S = torch.stack(rows), torch.tensor(periods), torch.tensor(starts)
+    pats = attention_patterns(model, ids)
+    assert float(previous_token_score(pats[0])) > 0.95
+    assert float(induction_score(pats[1], P, S)) > 0.95
+    logits, _ = model(ids)  # and the circuit predicts every repeated token
+    pred, target = logits[:, :-1].argmax(-1), ids[:, 1:]
+    predictable = torch.arange(1, T)[None, :] > (S + P)[:, None]
+    assert bool((pred == target)[predictable].all())

@@ -169,6 +169,7 @@ def _run_single_node(args: argparse.Namespace) -> int:
     text = corpus.get("corpus")
     docs = load_documents(None if text in (None, "stdlib-docstrings") else text)
     train, val = split_documents(docs, corpus.get("val_fraction", 0.1))
+    # only validation windows are read; one training document is enough to build the TokenData
     data = TokenData.from_documents(tokenizer_from_json(tok_json), train[:1], val)
     T = model.config.block_size
     data.check(T)

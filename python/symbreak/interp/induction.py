@@ -173,10 +173,11 @@ class InductionRun:
 
 
 def _predictable_targets(ids: Tensor, periods: Tensor, starts: Tensor) -> Tensor:
-    """Next-token targets with -1 where the next token is not predictable (before the block's first repeat)."""
+    """Next-token targets with -1 where induction cannot predict the next token x_j: unless the current token
+    x_{j-1} occurred before (j - 1 >= S + P), the context does not say what follows it."""
     y = ids[:, 1:].clone()
-    t = torch.arange(1, ids.shape[1])[None, :]
-    y[t < (starts + periods)[:, None]] = -1
+    j = torch.arange(1, ids.shape[1])[None, :]
+    y[j <= (starts + periods)[:, None]] = -1
     return y
 
 

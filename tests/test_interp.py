@@ -74,44 +74,44 @@ def test_keep_heads_rejects_bad_indices(layer, heads, match):
 
 
 # -- induction ------------------------------------------------------------------------------------------------
-def test_repeated_sequences_repeat_from_their_start():
-    ids, P, S = repeated_sequences(64, 30, 50, (3, 9), torch.Generator().manual_seed(0))
+def test_repeated_sequences_copy_one_segment():
+    ids, P, S, L = repeated_sequences(64, 30, 50, (3, 9), torch.Generator().manual_seed(0))
     assert ids.shape == (64, 30) and int(P.min()) >= 3 and int(P.max()) <= 9
-    for x, p, s in zip(ids, P.tolist(), S.tolist()):
-        assert s + 2 * p <= 30
-        assert torch.equal(x[s + p:], x[s:30 - p])
+    for x, p, s, n in zip(ids, P.tolist(), S.tolist(), L.tolist()):
+        assert 2 <= n <= p and s + p + n <= 30
+        assert torch.equal(x[s + p:s + p + n], x[s:s + n])
     with pytest.raises(ValueError, match="period"):
         repeated_sequences(2, 10, 5, (3, 6))
 
 
-def _perfect_patterns(P, S, T, kind):
-    """Hand-built attention: induction (t -> t - P + 1 once the block repeats), previous token, or uniform."""
+def _perfect_patterns(P, S, L, T, kind):
+    """Hand-built attention: induction (t -> t - P + 1 inside the copy), previous token, or uniform."""
     B = len(P)
     pats = torch.zeros(B, 1, T, T)
     for b in range(B):
-        p, s = int(P[b]), int(S[b])
+        p, s, n = int(P[b]), int(S[b]), int(L[b])
         for t in range(T):
             if kind == "uniform":
                 pats[b, 0, t, : t + 1] = 1.0 / (t + 1)
             elif kind == "previous":
                 pats[b, 0, t, max(t - 1, 0)] = 1.0
             else:
-                pats[b, 0, t, t - p + 1 if t >= s + p else t] = 1.0
+                pats[b, 0, t, t - p + 1 if s + p <= t <= s + p + n - 2 else t] = 1.0
     return pats
 
 
 def test_induction_and_previous_token_scores_of_hand_built_heads():
-    ids, P, S = repeated_sequences(16, 32, 64, (4, 10), torch.Generator().manual_seed(2))
-    induction = _perfect_patterns(P, S, 32, "induction")
-    previous = _perfect_patterns(P, S, 32, "previous")
-    uniform = _perfect_patterns(P, S, 32, "uniform")
-    assert float(induction_score(induction, P, S)) == pytest.approx(1.0)
+    ids, P, S, L = repeated_sequences(16, 32, 64, (4, 10), torch.Generator().manual_seed(2))
+    induction = _perfect_patterns(P, S, L, 32, "induction")
+    previous = _perfect_patterns(P, S, L, 32, "previous")
+    uniform = _perfect_patterns(P, S, L, 32, "uniform")
+    assert float(induction_score(induction, P, S, L)) == pytest.approx(1.0)
     assert float(previous_token_score(previous)) == pytest.approx(1.0)
-    assert float(induction_score(previous, P, S)) < 0.05  # P >= 4: the previous token is never a target
+    assert float(induction_score(previous, P, S, L)) < 0.05  # P >= 4: the previous token is never the target
     assert float(previous_token_score(induction)) < 0.1
-    assert 0.03 < float(induction_score(uniform, P, S)) < 0.2  # <~ 1/P
+    assert 0.02 < float(induction_score(uniform, P, S, L)) < 0.15  # ~ 1 / t
     with pytest.raises(ValueError, match="periods"):
-        induction_score(induction, P[:3], S)
+        induction_score(induction, P[:3], S, L)
     with pytest.raises(ValueError, match="patterns"):
         previous_token_score(torch.zeros(4, 4))
 
@@ -119,9 +119,9 @@ def test_induction_and_previous_token_scores_of_hand_built_heads():
 def test_random_model_has_low_induction_score():
     cfg = InductionConfig(vocab_size=64, length=32)
     model = GPT(cfg.model_config()).eval()
-    ids, P, S = repeated_sequences(32, 32, 64, cfg.period, torch.Generator().manual_seed(4))
+    ids, P, S, L = repeated_sequences(32, 32, 64, cfg.period, torch.Generator().manual_seed(4))
     pats = attention_patterns(model, ids)
-    assert float(induction_score(pats[1], P, S).max()) < 0.3
+    assert float(induction_score(pats[1], P, S, L).max()) < 0.2
     assert float(previous_token_score(pats[0]).max()) < 0.3
 
 
@@ -307,20 +307,22 @@ def test_hand_built_induction_circuit_scores_one():
     V, T = 32, 24
     model = _induction_circuit(V, T)
     gen = torch.Generator().manual_seed(7)
-    rows, periods, starts = [], [], []
-    for _ in range(8):  # distinct tokens before and within the block: no accidental matches; S >= 1 because
-        p = int(torch.randint(3, 8, (1,), generator=gen))  # position 0, with no predecessor, copies itself
-        s = int(torch.randint(1, T - 2 * p + 1, (1,), generator=gen))
-        fresh = torch.randperm(V, generator=gen)[: s + p]
-        block = fresh[s:]
-        rows.append(torch.cat([fresh[:s], block.repeat(T // p + 1)])[:T])
-        periods.append(p)
-        starts.append(s)
-    ids, P, S = torch.stack(rows), torch.tensor(periods), torch.tensor(starts)
+    rows, layout = [], []
+    for _ in range(8):
+        p = int(torch.randint(3, 9, (1,), generator=gen))
+        n = int(torch.randint(2, p + 1, (1,), generator=gen))
+        s = int(torch.randint(1, T - p - n + 1, (1,), generator=gen))  # position 0 (no predecessor) stays out
+        x = torch.cat([torch.zeros(1, dtype=torch.long), torch.randperm(V - 1, generator=gen)[:T - 1] + 1])
+        x[s + p:s + p + n] = x[s:s + n]  # the only repeated tokens: no accidental matches
+        rows.append(x)
+        layout.append((p, s, n))
+    ids = torch.stack(rows)
+    P, S, L = (torch.tensor(v) for v in zip(*layout))
     pats = attention_patterns(model, ids)
     assert float(previous_token_score(pats[0])) > 0.95
-    assert float(induction_score(pats[1], P, S)) > 0.95
-    logits, _ = model(ids)  # and the circuit predicts every repeated token
-    pred, target = logits[:, :-1].argmax(-1), ids[:, 1:]
-    predictable = torch.arange(1, T)[None, :] > (S + P)[:, None]
-    assert bool((pred == target)[predictable].all())
+    assert float(induction_score(pats[1], P, S, L)) > 0.95
+    logits, _ = model(ids)  # and the circuit predicts every token that induction can predict
+    pred = logits[:, :-1].argmax(-1)
+    j = torch.arange(1, T)[None, :]
+    predictable = (j >= (S + P + 1)[:, None]) & (j <= (S + P + L - 1)[:, None])
+    assert bool((pred == ids[:, 1:])[predictable].all())

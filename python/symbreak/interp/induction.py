@@ -1,19 +1,22 @@
 """Induction heads as a phase transition (Olsson et al. 2022; the symmetry-breaking view of the seed's blog).
 
-A 2-layer attention-only GPT is trained on sequences made of a random block of tokens repeated with a random
-period P. Tokens of the first block are unpredictable; every later token is predictable by *induction*: find
-the previous occurrence of the current token (at t - P) and copy its successor (at t - P + 1). The circuit
-needs a previous-token head in layer 0 and an induction head in layer 1; the loss stays on a plateau and then
-drops abruptly when they form. Which layer-0 head becomes the previous-token head is not fixed by the task: the
-heads are interchangeable, and one of them is picked spontaneously.
+A 2-layer attention-only GPT is trained on random tokens in which a random segment of L tokens repeats after a
+random period P: x_{t} = x_{t-P} for S + P <= t < S + P + L (L <= P; everything else is uniform noise). Inside
+the copy, the next token is predictable by *induction* alone: find the previous occurrence of the current
+token (at t - P) and copy its successor (at t - P + 1). Noise before, between and after the copies leaves no
+positional or "least recently seen token" shortcut (on an endlessly periodic sequence, a model can predict the
+oldest token of the last P without any induction head; we measured that it does). The circuit needs a
+previous-token head in layer 0 and an induction head in layer 1; the loss sits on a plateau and then drops
+when they form. Which layer-0 head becomes the previous-token head is not fixed by the task: the heads are
+interchangeable, and one of them is picked spontaneously.
 
-Scores, per head, from attention patterns (B, H, T, T) on sequences with known periods:
+Scores, per head, from attention patterns (B, H, T, T):
 
 - previous-token score: mean attention from t to t - 1, over 1 <= t < T;
-- induction score: mean attention from t onto u = t - kP + 1 (k >= 1), the successors of the earlier
-  occurrences of token t, over P <= t < T (positions whose token occurred before).
+- induction score: mean attention from t to t - P + 1 over the rows S + P <= t <= S + P + L - 2 (current token
+  and next token both inside the copy).
 
-A perfect head scores 1; a head attending uniformly to the positions before it scores below 1 / P.
+A perfect head scores 1; a head attending uniformly to the positions before it scores about 1 / t ~ 0.05.
 """
 
 from __future__ import annotations
@@ -34,22 +37,23 @@ from .heads import attention_patterns
 
 
 def repeated_sequences(n: int, length: int, vocab_size: int, period: tuple[int, int] = (4, 10),
-                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """``n`` sequences of ``length`` uniform random token ids in [0, vocab_size) in which, from a random start
-    S on, a block of P random tokens repeats: x_t = x_{t-P} for t >= S + P. P is uniform in [period[0],
-    period[1]] and S uniform in [0, length - 2P] per sequence (so the block is seen at least twice, and its
-    position carries no information). Returns (ids (n, length) int64, P (n,), S (n,))."""
+                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``n`` sequences of ``length`` uniform random token ids in [0, vocab_size) in which a segment of L
+    tokens starting at S repeats after P positions: x_t = x_{t-P} for S + P <= t < S + P + L. Per sequence, P is
+    uniform in [period[0], period[1]], L uniform in [2, P] and S uniform in [0, length - P - L].
+    Returns (ids (n, length) int64, P (n,), S (n,), L (n,))."""
     require_int("n", n, 1)
     require_int("vocab_size", vocab_size, 2)
-    lo, hi = (require_int("period", p, 1) for p in period)
+    lo, hi = (require_int("period", p, 2) for p in period)
     if not lo <= hi or 2 * hi > length:
-        raise ValueError(f"period must satisfy 1 <= lo <= hi and 2 hi <= length = {length}, got {period}")
+        raise ValueError(f"period must satisfy 2 <= lo <= hi and 2 hi <= length = {length}, got {period}")
     periods = torch.randint(lo, hi + 1, (n,), generator=generator)
-    starts = (torch.rand(n, generator=generator) * (length - 2 * periods + 1)).long()
+    lengths = 2 + (torch.rand(n, generator=generator) * (periods - 1)).long()
+    starts = (torch.rand(n, generator=generator) * (length - periods - lengths + 1)).long()
     ids = torch.randint(0, vocab_size, (n, length), generator=generator)
     t = torch.arange(length)[None, :]
-    src = torch.where(t >= starts[:, None], starts[:, None] + (t - starts[:, None]) % periods[:, None], t)
-    return ids.gather(1, src), periods, starts
+    copy = (t >= (starts + periods)[:, None]) & (t < (starts + periods + lengths)[:, None])
+    return ids.gather(1, torch.where(copy, t - periods[:, None], t)), periods, starts, lengths
 
 
 def previous_token_score(patterns: Tensor) -> Tensor:
@@ -58,24 +62,21 @@ def previous_token_score(patterns: Tensor) -> Tensor:
     return patterns.diagonal(offset=-1, dim1=-2, dim2=-1).mean(dim=(0, 2))
 
 
-def induction_score(patterns: Tensor, periods: Tensor, starts: Tensor | None = None) -> Tensor:
-    """(H,) mean attention mass from t onto the successors of the earlier occurrences of token t in the
-    repeated block, i.e. onto u = t - kP + 1 (k >= 1, u >= S + 1), over the positions S + P <= t < T whose token
-    occurred before; from patterns (B, H, T, T) of sequences with periods P and starts S (B,) (default 0)."""
+def induction_score(patterns: Tensor, periods: Tensor, starts: Tensor, lengths: Tensor) -> Tensor:
+    """(H,) mean attention from t to t - P + 1 (the successor of the earlier occurrence of token t) over the
+    rows S + P <= t <= S + P + L - 2, from patterns (B, H, T, T) of :func:`repeated_sequences` (P, S, L (B,))."""
     B, H, T, _ = _check_patterns(patterns)
-    periods = torch.as_tensor(periods, device=patterns.device).long()
-    starts = torch.zeros_like(periods) if starts is None else torch.as_tensor(starts, device=patterns.device).long()
-    if periods.shape != (B,) or bool((periods < 1).any()) or starts.shape != (B,) or bool((starts < 0).any()) \
-            or bool((starts + periods >= T).any()):
-        raise ValueError(f"periods and starts must be (B = {B},) integers with P >= 1, S >= 0 and S + P < T = {T}, "
-                         f"got shapes {tuple(periods.shape)} and {tuple(starts.shape)}")
-    t = torch.arange(T, device=patterns.device)
-    gap = t[None, :, None] - t[None, None, :] + 1  # t - u + 1: a positive multiple of P on the targets
-    P, S = periods[:, None, None], starts[:, None, None]
-    target = (gap % P == 0) & (gap >= P) & (t[None, None, :] >= S + 1)  # (B, T, T)
-    rows = (t[None, :] >= (starts + periods)[:, None]).to(patterns.dtype)  # (B, T)
-    mass = (patterns * target[:, None].to(patterns.dtype)).sum(-1)  # (B, H, T)
-    return (mass * rows[:, None, :]).sum(dim=(0, 2)) / rows.sum()
+    P, S, L = (torch.as_tensor(v, device=patterns.device).long() for v in (periods, starts, lengths))
+    if any(v.shape != (B,) for v in (P, S, L)) or bool((P < 2).any() | (S < 0).any() | (L < 2).any()) \
+            or bool((S + P + L > T + 1).any()):
+        raise ValueError(f"periods, starts and lengths must be (B = {B},) integers with P >= 2, S >= 0, L >= 2 "
+                         f"and S + P + L <= T + 1 = {T + 1}, got shapes {tuple(P.shape)}, {tuple(S.shape)}, "
+                         f"{tuple(L.shape)}")
+    t = torch.arange(T, device=patterns.device)[None, :]
+    rows = ((t >= (S + P)[:, None]) & (t <= (S + P + L - 2)[:, None])).to(patterns.dtype)  # (B, T)
+    src = (t - P[:, None] + 1).clamp(min=0)
+    picked = patterns.gather(3, src[:, None, :, None].expand(B, H, T, 1)).squeeze(-1)  # (B, H, T)
+    return (picked * rows[:, None, :]).sum(dim=(0, 2)) / rows.sum()
 
 
 def _check_patterns(patterns: Tensor) -> tuple[int, int, int, int]:
@@ -172,12 +173,13 @@ class InductionRun:
         return dataclasses.asdict(self)
 
 
-def _predictable_targets(ids: Tensor, periods: Tensor, starts: Tensor) -> Tensor:
-    """Next-token targets with -1 where induction cannot predict the next token x_j: unless the current token
-    x_{j-1} occurred before (j - 1 >= S + P), the context does not say what follows it."""
-    y = ids[:, 1:].clone()
+def _predictable_targets(ids: Tensor, periods: Tensor, starts: Tensor, lengths: Tensor) -> Tensor:
+    """Next-token targets x_j, -1 except where induction predicts them: S + P + 1 <= j <= S + P + L - 1 (the
+    current token x_{j-1} and x_j both inside the copy)."""
+    y = torch.full_like(ids[:, 1:], -1)
     j = torch.arange(1, ids.shape[1])[None, :]
-    y[j <= (starts + periods)[:, None]] = -1
+    keep = (j >= (starts + periods + 1)[:, None]) & (j <= (starts + periods + lengths - 1)[:, None])
+    y[keep] = ids[:, 1:][keep]
     return y
 
 
@@ -194,9 +196,8 @@ def train_induction(cfg: InductionConfig,
         opt = ECD(model.parameters(), lr=cfg.lr or 1.0, eta=cfg.eta, F0=cfg.F0, seed=cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     eval_gen = torch.Generator().manual_seed(10_000 + cfg.seed)
-    ev_ids, ev_periods, ev_starts = repeated_sequences(cfg.eval_size, cfg.length + 1, cfg.vocab_size, cfg.period,
-                                                       eval_gen)
-    ev_y = _predictable_targets(ev_ids, ev_periods, ev_starts)
+    ev_ids, *ev_layout = repeated_sequences(cfg.eval_size, cfg.length + 1, cfg.vocab_size, cfg.period, eval_gen)
+    ev_y = _predictable_targets(ev_ids, *ev_layout)
     run = InductionRun(config=dataclasses.asdict(cfg))
     start = time.perf_counter()
 
@@ -210,15 +211,15 @@ def train_induction(cfg: InductionConfig,
         run.steps.append(step)
         run.loss.append(float(loss))
         run.previous.append(previous_token_score(pats[0]).tolist())
-        run.induction.append(induction_score(pats[1], ev_periods, ev_starts).tolist())
+        run.induction.append(induction_score(pats[1], *ev_layout).tolist())
         if on_measure is not None:
             on_measure(step)
 
     measure(0)
     for step in range(1, cfg.steps + 1):
-        ids, periods, starts = repeated_sequences(cfg.batch_size, cfg.length + 1, cfg.vocab_size, cfg.period, gen)
+        ids, *layout = repeated_sequences(cfg.batch_size, cfg.length + 1, cfg.vocab_size, cfg.period, gen)
         opt.zero_grad(set_to_none=True)
-        _, loss = model(ids[:, :-1], _predictable_targets(ids, periods, starts))
+        _, loss = model(ids[:, :-1], _predictable_targets(ids, *layout))
         loss.backward()
         if cfg.optimizer == "ecd":
             opt.step(loss=loss.detach())

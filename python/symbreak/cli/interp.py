@@ -2,7 +2,7 @@
 
 Examples::
 
-    symbreak interp induction --out runs/induction          # AdamW vs ECD, with and without b_Q, 3 seeds
+    symbreak interp induction --out runs/induction          # AdamW vs ECD, with and without b_Q, 2 seeds
     symbreak interp alignment --checkpoint runs/lm/model_ecd_q_seed0.pt --out runs/align
     symbreak interp single-node --checkpoint runs/lm/model_ecd_q_seed0.pt --layer 0 --out runs/single
 
@@ -41,13 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--optimizers", type=_choices(("adamw", "ecd")), default=["adamw", "ecd"], metavar="LIST")
     i.add_argument("--biases", type=_choices(("none", "q")), default=["none", "q"], metavar="LIST",
                    help="comma-separated from none, q (default: both)")
-    i.add_argument("--seeds", type=int_at_least(0), nargs="+", default=[0, 1, 2])
-    i.add_argument("--steps", type=int_at_least(1), default=2000, help="(default: 2000)")
+    i.add_argument("--seeds", type=int_at_least(0), nargs="+", default=[0, 1])
+    i.add_argument("--steps", type=int_at_least(1), default=3000, help="(default: 3000)")
     i.add_argument("--batch-size", type=int_at_least(1), default=32)
     i.add_argument("--length", type=int_at_least(8), default=32, help="sequence length (default: 32)")
-    i.add_argument("--vocab-size", type=int_at_least(2), default=16, help="(default: 16)")
-    i.add_argument("--period", type=_period, default=(4, 10), metavar="LO:HI",
-                   help="range of the repeat period, 2 HI <= length (default: 4:10)")
+    i.add_argument("--vocab-size", type=int_at_least(2), default=64, help="(default: 64)")
+    i.add_argument("--period", type=_period, default=(8, 16), metavar="LO:HI",
+                   help="range of the repeat period, 2 HI <= length (default: 8:16)")
     i.add_argument("--n-head", type=int_at_least(1), default=4)
     i.add_argument("--d-model", type=int_at_least(1), default=64)
     i.add_argument("--lr-adamw", type=_positive_float, default=3e-3, help="(default: 3e-3)")
@@ -125,7 +125,8 @@ def _run_induction(args: argparse.Namespace) -> int:
                                n_head=args.n_head,
                                d_model=args.d_model, lr=lrs[o], measure_every=args.measure_every)
                for o in args.optimizers for b in args.biases for s in args.seeds]
-    progress = Progress(len(configs) * args.steps, None if args.quiet else sys.stderr, lines=len(configs))
+    progress = Progress(len(configs) * args.steps, None if args.quiet else sys.stderr, lines=len(configs),
+                        unit="steps")
     runs = []
     try:
         for n, cfg in enumerate(configs):

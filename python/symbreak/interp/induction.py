@@ -125,11 +125,11 @@ class InductionConfig:
     optimizer: str = "adamw"
     bias_q: bool = False
     seed: int = 0
-    steps: int = 1500
+    steps: int = 3000
     batch_size: int = 32
     length: int = 32
     vocab_size: int = 64
-    period: tuple[int, int] = (4, 10)
+    period: tuple[int, int] = (8, 16)
     n_head: int = 4
     d_model: int = 64
     lr: float | None = None

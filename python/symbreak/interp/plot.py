@@ -85,7 +85,7 @@ def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
                          ha="center", fontsize=8)
     axes[3].set_xticks(range(len(keys)), [name(k) for k in keys], rotation=20, fontsize=8)
     axes[3].set(ylabel="transition step", title="(d) time to transition")
-    axes[3].set_ylim(bottom=0)
+    axes[3].set_ylim(0, max(r.steps[-1] for r in runs))  # the run length: an empty panel still has a scale
     axes[3].grid(alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)

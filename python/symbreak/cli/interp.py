@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import PROG, Progress, int_at_least
+from ._common import Progress, int_at_least
 from .train_lm import _choices, _positive_float
 
 

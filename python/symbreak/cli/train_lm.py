@@ -16,7 +16,7 @@ import platform
 import sys
 from pathlib import Path
 
-from ._common import PROG, Progress, int_at_least
+from ._common import Progress, int_at_least
 
 
 def _choices(allowed: tuple[str, ...]):

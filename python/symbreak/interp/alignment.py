@@ -137,7 +137,7 @@ def bias_alignment(model: GPT, tokenizer: Any, k: int = 10, n_null: int = 256, c
     texts = [tokenizer.token_text(i) for i in range(V)]
     classes = token_classes(texts, counts)
     gen = torch.Generator().manual_seed(seed)
-    L, H = model.config.n_layer, model.config.n_head
+    L = model.config.n_layer
     cos, positional, null_mean, null_q95 = [], [], [], []
     for layer in range(L):
         attn = model.blocks[layer].attn

@@ -120,7 +120,9 @@ def transition_step(steps: Sequence[float], values: Sequence[float], *, rising: 
 @dataclass
 class InductionConfig:
     """One induction-head run: a 2-layer attention-only GPT (``n_head`` heads of width d_model / n_head) on
-    repeated random tokens, trained with ``optimizer`` ("adamw" or "ecd") with or without b_Q."""
+    :func:`repeated_sequences`, trained with ``optimizer`` ("adamw" or "ecd"; ``lr`` None: 3e-3 and 1.0) with or
+    without b_Q. ``seed`` fixes the initialisation, the training batches and the bias draws; the evaluation
+    batch (``eval_size`` sequences) depends on the seed too, but not on the optimizer or bias."""
 
     optimizer: str = "adamw"
     bias_q: bool = False
@@ -191,7 +193,7 @@ def train_induction(cfg: InductionConfig,
 
     model = GPT(cfg.model_config())
     if cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr or 1e-3, weight_decay=0.0)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr or 3e-3, weight_decay=0.0)
     else:
         opt = ECD(model.parameters(), lr=cfg.lr or 1.0, eta=cfg.eta, F0=cfg.F0, seed=cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)

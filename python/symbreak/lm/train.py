@@ -85,10 +85,6 @@ class TrainConfig:
         if require_finite("weight_decay", self.weight_decay) < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
 
-    @property
-    def label(self) -> str:
-        return f"{self.optimizer}/{self.biases}/seed{self.seed}"
-
     def model_config(self, vocab_size: int) -> GPTConfig:
         bias_q, bias_v = BIASES[self.biases]
         return GPTConfig(vocab_size=vocab_size, block_size=self.block_size, n_layer=self.n_layer,

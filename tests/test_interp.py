@@ -259,10 +259,12 @@ def test_cli_interp_modes(tmp_path, capsys):
     rows = json.loads((tmp_path / "al" / "alignment.json").read_text())["heads"]
     assert len(rows) == 2 and len(rows[0]["top"]) == 10
     assert "| 0 | 1 |" in (tmp_path / "al" / "alignment.md").read_text()
+    assert (tmp_path / "al" / "alignment.png").stat().st_size > 10_000
     assert main(["interp", "single-node", "--checkpoint", ckpt, "--windows", "8", "--out",
                  str(tmp_path / "sn")]) == 0
     sn = json.loads((tmp_path / "sn" / "single_node.json").read_text())
     assert len(sn["head_accuracy"]) == 2 and len(sn["kept_accuracy"]) == 3
+    assert (tmp_path / "sn" / "single_node.png").stat().st_size > 10_000
     assert main(["interp", "single-node", "--checkpoint", ckpt, "--layer", "3", "--out", str(tmp_path)]) == 2
     assert main(["interp", "alignment", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
 

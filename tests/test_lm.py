@@ -232,6 +232,7 @@ def test_cli_train_lm_writes_table_and_figure(tmp_path, capsys):
                "--save-models", "--out", str(out), "--quiet", "--threads", "1"])
     assert rc == 0
     assert capsys.readouterr().out.strip() == str(out / "loss_curves.png")
+    assert (out / "loss_curves.png").stat().st_size > 10_000
     runs = json.loads((out / "runs.json").read_text())
     assert len(runs["runs"]) == 4 and runs["meta"]["tokenizer"] == "bytes"
     assert (out / "summary.md").read_text().count("\n") == 6 and (out / "summary.csv").exists()

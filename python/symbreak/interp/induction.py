@@ -147,7 +147,12 @@ class InductionConfig:
                      "eval_size"):
             require_int(name, getattr(self, name), 1)
         self.period = tuple(self.period)
-        repeated_sequences(1, self.length + 1, self.vocab_size, self.period)  # validates period vs length
+        if len(self.period) != 2:
+            raise ValueError(f"period must be a pair (lo, hi), got {self.period}")
+        lo, hi = (require_int("period", p, 2) for p in self.period)
+        if not lo <= hi or 2 * hi > self.length + 1:  # training windows hold length + 1 tokens
+            raise ValueError(f"period must satisfy 2 <= lo <= hi and 2 hi <= length + 1 = {self.length + 1}, "
+                             f"got {self.period}")
 
     def model_config(self) -> GPTConfig:
         return GPTConfig(vocab_size=self.vocab_size, block_size=self.length, n_layer=2, n_head=self.n_head,

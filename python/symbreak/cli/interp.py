@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--d-model", type=int_at_least(1), default=64)
     i.add_argument("--lr-adamw", type=_positive_float, default=3e-3, help="(default: 3e-3)")
     i.add_argument("--lr-ecd", type=_positive_float, default=1.0, help="(default: 1.0)")
+    i.add_argument("--partial-copy", action="store_true",
+                   help="repeat only 2..P tokens of the block (default: the whole block)")
     i.add_argument("--measure-every", type=int_at_least(1), default=50)
     i.add_argument("--threads", type=int_at_least(1), metavar="N")
     i.add_argument("--out", type=Path, default=Path("runs/induction"))
@@ -122,6 +124,7 @@ def _run_induction(args: argparse.Namespace) -> int:
     lrs = {"adamw": args.lr_adamw, "ecd": args.lr_ecd}
     configs = [InductionConfig(optimizer=o, bias_q=b == "q", seed=s, steps=args.steps, batch_size=args.batch_size,
                                length=args.length, vocab_size=args.vocab_size, period=args.period,
+                               full_copy=not args.partial_copy,
                                n_head=args.n_head,
                                d_model=args.d_model, lr=lrs[o], measure_every=args.measure_every)
                for o in args.optimizers for b in args.biases for s in args.seeds]
@@ -146,14 +149,15 @@ def _run_induction(args: argparse.Namespace) -> int:
 
 def induction_markdown(rows: list[dict[str, Any]]) -> str:
     """The per-configuration induction summary as a markdown table."""
-    lines = ["| optimizer | attention | transitions | transition step | final loss | best induction score | "
-             "layer-0 previous-token head per seed |", "|---|---|---|---|---|---|---|"]
+    lines = ["| optimizer | attention | loss transitions | transition step | induction-score transitions | "
+             "final loss | best induction score | layer-0 previous-token head per seed |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         t = "–" if r["transition_mean"] is None else f"{r['transition_mean']:.0f}" + (
             f" ± {r['transition_std']:.0f}" if r["transition_std"] is not None else "")
         loss = f"{r['final_loss_mean']:.3f}" + (f" ± {r['final_loss_std']:.3f}" if r["final_loss_std"] else "")
         lines.append(f"| {'AdamW' if r['optimizer'] == 'adamw' else 'ECD'} | {'b_Q' if r['bias_q'] else 'symmetric'} "
-                     f"| {r['transitions']} | {t} | {loss} | {r['final_induction_mean']:.2f} | "
+                     f"| {r['transitions']} | {t} | {r['score_transitions']} | {loss} | {r['final_induction_mean']:.2f} | "
                      f"{', '.join(map(str, r['prev_heads']))} |")
     return "\n".join(lines) + "\n"
 

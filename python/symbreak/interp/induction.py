@@ -37,10 +37,12 @@ from .heads import attention_patterns
 
 
 def repeated_sequences(n: int, length: int, vocab_size: int, period: tuple[int, int] = (4, 10),
-                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                       generator: torch.Generator | None = None, *,
+                       full_copy: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``n`` sequences of ``length`` uniform random token ids in [0, vocab_size) in which a segment of L
     tokens starting at S repeats after P positions: x_t = x_{t-P} for S + P <= t < S + P + L. Per sequence, P is
-    uniform in [period[0], period[1]], L uniform in [2, P] and S uniform in [0, length - P - L].
+    uniform in [period[0], period[1]], L uniform in [2, P] (L = P with ``full_copy``: the whole block repeats)
+    and S uniform in [0, length - P - L].
     Returns (ids (n, length) int64, P (n,), S (n,), L (n,))."""
     require_int("n", n, 1)
     require_int("vocab_size", vocab_size, 2)
@@ -48,7 +50,7 @@ def repeated_sequences(n: int, length: int, vocab_size: int, period: tuple[int, 
     if not lo <= hi or 2 * hi > length:
         raise ValueError(f"period must satisfy 2 <= lo <= hi and 2 hi <= length = {length}, got {period}")
     periods = torch.randint(lo, hi + 1, (n,), generator=generator)
-    lengths = 2 + (torch.rand(n, generator=generator) * (periods - 1)).long()
+    lengths = periods.clone() if full_copy else 2 + (torch.rand(n, generator=generator) * (periods - 1)).long()
     starts = (torch.rand(n, generator=generator) * (length - periods - lengths + 1)).long()
     ids = torch.randint(0, vocab_size, (n, length), generator=generator)
     t = torch.arange(length)[None, :]
@@ -132,6 +134,7 @@ class InductionConfig:
     length: int = 32
     vocab_size: int = 64
     period: tuple[int, int] = (8, 16)
+    full_copy: bool = True
     n_head: int = 4
     d_model: int = 64
     lr: float | None = None
@@ -162,10 +165,10 @@ class InductionConfig:
 @dataclass
 class InductionRun:
     """Curves of one run, measured every ``measure_every`` steps on a fixed evaluation batch: ``loss`` (mean
-    cross-entropy on the predictable positions t >= P), ``induction`` (n_measure, H) of layer 1 and
+    cross-entropy on the tokens induction can predict), ``induction`` (n_measure, H) of layer 1 and
     ``previous`` (n_measure, H) of layer 0; ``transition``: :func:`transition_step` of the best layer-1 head's
-    induction score (None if none was detected); ``prev_head``: the layer-0 head with the highest final
-    previous-token score."""
+    induction score, ``loss_transition``: of the falling loss (a drop of >= 0.5 nats), None where none was
+    detected; ``prev_head``: the layer-0 head with the highest final previous-token score."""
 
     config: dict[str, Any]
     steps: list[int] = field(default_factory=list)
@@ -173,6 +176,7 @@ class InductionRun:
     induction: list[list[float]] = field(default_factory=list)
     previous: list[list[float]] = field(default_factory=list)
     transition: float | None = None
+    loss_transition: float | None = None
     prev_head: int = -1
     seconds: float = 0.0
 
@@ -203,7 +207,8 @@ def train_induction(cfg: InductionConfig,
         opt = ECD(model.parameters(), lr=cfg.lr or 1.0, eta=cfg.eta, F0=cfg.F0, seed=cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     eval_gen = torch.Generator().manual_seed(10_000 + cfg.seed)
-    ev_ids, *ev_layout = repeated_sequences(cfg.eval_size, cfg.length + 1, cfg.vocab_size, cfg.period, eval_gen)
+    ev_ids, *ev_layout = repeated_sequences(cfg.eval_size, cfg.length + 1, cfg.vocab_size, cfg.period, eval_gen,
+                                            full_copy=cfg.full_copy)
     ev_y = _predictable_targets(ev_ids, *ev_layout)
     run = InductionRun(config=dataclasses.asdict(cfg))
     start = time.perf_counter()
@@ -224,7 +229,8 @@ def train_induction(cfg: InductionConfig,
 
     measure(0)
     for step in range(1, cfg.steps + 1):
-        ids, *layout = repeated_sequences(cfg.batch_size, cfg.length + 1, cfg.vocab_size, cfg.period, gen)
+        ids, *layout = repeated_sequences(cfg.batch_size, cfg.length + 1, cfg.vocab_size, cfg.period, gen,
+                                          full_copy=cfg.full_copy)
         opt.zero_grad(set_to_none=True)
         _, loss = model(ids[:, :-1], _predictable_targets(ids, *layout))
         loss.backward()
@@ -238,23 +244,27 @@ def train_induction(cfg: InductionConfig,
             measure(step)
     run.seconds = time.perf_counter() - start
     best = np.asarray(run.induction).max(axis=1)
-    run.transition = transition_step(run.steps, best) if len(run.steps) >= 4 else None
+    if len(run.steps) >= 4:
+        run.transition = transition_step(run.steps, best)
+        run.loss_transition = transition_step(run.steps, run.loss, rising=False, min_jump=0.5)
     run.prev_head = int(np.argmax(run.previous[-1]))
     return run, model
 
 
 def summarise_induction(runs: Sequence[InductionRun]) -> list[dict[str, Any]]:
-    """One row per (optimizer, bias_q): seeds, transitions detected, time-to-transition mean ± std (steps, over
-    the seeds that made it), final loss, best final induction score, and the previous-token head of each seed."""
+    """One row per (optimizer, bias_q): seeds, loss transitions detected and time-to-transition mean ± std
+    (steps, over the seeds that made it), induction-score transitions detected, final loss, best final
+    induction score, and the previous-token head of each seed."""
     groups: dict[tuple[str, bool], list[InductionRun]] = {}
     for r in runs:
         groups.setdefault((r.config["optimizer"], r.config["bias_q"]), []).append(r)
     rows = []
     for (opt, bq), rs in groups.items():
-        t = np.array([r.transition for r in rs if r.transition is not None], dtype=float)
+        t = np.array([r.loss_transition for r in rs if r.loss_transition is not None], dtype=float)
         rows.append({
             "optimizer": opt, "bias_q": bq, "seeds": [r.config["seed"] for r in rs],
             "transitions": f"{len(t)}/{len(rs)}",
+            "score_transitions": f"{sum(r.transition is not None for r in rs)}/{len(rs)}",
             "transition_mean": float(t.mean()) if len(t) else None,
             "transition_std": float(t.std(ddof=1)) if len(t) > 1 else None,
             "final_loss_mean": float(np.mean([r.loss[-1] for r in rs])),

@@ -43,10 +43,10 @@ def lm_loss_figure(logs: Sequence[Any], path: str | Path) -> Path:
 
 
 def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
-    """Induction heads as a phase transition. (a) loss on the predictable tokens and (b) best layer-1
-    induction score against step, every run, coloured by optimizer and bias; (c) the final previous-token
-    score of each layer-0 head, one row per run: which head took the role; (d) detected transition steps
-    per configuration. ``runs``: :class:`symbreak.interp.induction.InductionRun`."""
+    """Induction heads as a phase transition. (a) loss on the predictable tokens (dotted: the detected drop)
+    and (b) best layer-1 induction score against step, every run, coloured by optimizer and bias; (c) the
+    final previous-token score of each layer-0 head, one row per run: which head took the role; (d) steps
+    of the loss drop per configuration. ``runs``: :class:`symbreak.interp.induction.InductionRun`."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6), gridspec_kw={"width_ratios": [1.2, 1.2, 0.9, 0.9]})
     keys = list(dict.fromkeys((r.config["optimizer"], r.config["bias_q"]) for r in runs))
@@ -60,8 +60,8 @@ def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
             label = name(key) if i == 0 else None
             axes[0].plot(r.steps, r.loss, color=colours[key], alpha=0.7, lw=1, label=label)
             axes[1].plot(r.steps, np.max(r.induction, axis=1), color=colours[key], alpha=0.7, lw=1, label=label)
-            if r.transition is not None:
-                axes[1].axvline(r.transition, color=colours[key], alpha=0.3, lw=0.8, ls=":")
+            if r.loss_transition is not None:
+                axes[0].axvline(r.loss_transition, color=colours[key], alpha=0.4, lw=0.8, ls=":")
     axes[0].set(xlabel="step", ylabel="loss on repeated tokens", title="(a) loss")
     axes[1].set(xlabel="step", ylabel="max induction score (layer 1)", title="(b) induction score", ylim=(0, 1))
     for ax in axes[:2]:
@@ -75,7 +75,7 @@ def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
     axes[2].set_xticks(range(prev.shape[1]))
     fig.colorbar(im, ax=axes[2], fraction=0.05)
     for j, key in enumerate(keys):
-        t = [r.transition for r in runs if (r.config["optimizer"], r.config["bias_q"]) == key]
+        t = [r.loss_transition for r in runs if (r.config["optimizer"], r.config["bias_q"]) == key]
         found = [x for x in t if x is not None]
         axes[3].scatter([j] * len(found), found, color=colours[key], zorder=3)
         if found:
@@ -84,7 +84,7 @@ def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
         axes[3].annotate(f"{len(found)}/{len(t)}", (j, 0), textcoords="offset points", xytext=(0, 4),
                          ha="center", fontsize=8)
     axes[3].set_xticks(range(len(keys)), [name(k) for k in keys], rotation=20, fontsize=8)
-    axes[3].set(ylabel="transition step", title="(d) time to transition")
+    axes[3].set(ylabel="step of the loss drop", title="(d) time to transition")
     axes[3].set_ylim(0, max(r.steps[-1] for r in runs))  # the run length: an empty panel still has a scale
     axes[3].grid(alpha=0.3)
     fig.tight_layout()

@@ -119,6 +119,11 @@ def transition_step(steps: Sequence[float], values: Sequence[float], *, rising: 
     return float(x[i - 1] + f * (x[i] - x[i - 1]))
 
 
+LOSS_JUMP = 2.5
+"""Smallest loss drop (nats) counted as the transition: from ln V (4.16 for V = 64) to below ~1.7, which
+predicting "some token of the context" (the plateau, 2.5–3 nats) cannot reach."""
+
+
 @dataclass
 class InductionConfig:
     """One induction-head run: a 2-layer attention-only GPT (``n_head`` heads of width d_model / n_head) on
@@ -167,7 +172,7 @@ class InductionRun:
     """Curves of one run, measured every ``measure_every`` steps on a fixed evaluation batch: ``loss`` (mean
     cross-entropy on the tokens induction can predict), ``induction`` (n_measure, H) of layer 1 and
     ``previous`` (n_measure, H) of layer 0; ``transition``: :func:`transition_step` of the best layer-1 head's
-    induction score, ``loss_transition``: of the falling loss (a drop of >= 0.5 nats), None where none was
+    induction score, ``loss_transition``: of the falling loss (a drop of >= :data:`LOSS_JUMP`), None where none was
     detected; ``prev_head``: the layer-0 head with the highest final previous-token score."""
 
     config: dict[str, Any]
@@ -246,7 +251,7 @@ def train_induction(cfg: InductionConfig,
     best = np.asarray(run.induction).max(axis=1)
     if len(run.steps) >= 4:
         run.transition = transition_step(run.steps, best)
-        run.loss_transition = transition_step(run.steps, run.loss, rising=False, min_jump=0.5)
+        run.loss_transition = transition_step(run.steps, run.loss, rising=False, min_jump=LOSS_JUMP)
     run.prev_head = int(np.argmax(run.previous[-1]))
     return run, model
 

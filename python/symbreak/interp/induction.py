@@ -1,11 +1,11 @@
 """Induction heads as a phase transition (Olsson et al. 2022; the symmetry-breaking view of the seed's blog).
 
 A 2-layer attention-only GPT is trained on random tokens in which a random segment of L tokens repeats after a
-random period P: x_{t} = x_{t-P} for S + P <= t < S + P + L (L <= P; everything else is uniform noise). Inside
-the copy, the next token is predictable by *induction* alone: find the previous occurrence of the current
-token (at t - P) and copy its successor (at t - P + 1). Noise before, between and after the copies leaves no
-positional or "least recently seen token" shortcut (on an endlessly periodic sequence, a model can predict the
-oldest token of the last P without any induction head; we measured that it does). The circuit needs a
+random period P: x_{t} = x_{t-P} for S + P <= t < S + P + L (L = P by default: the whole block appears twice;
+everything else is uniform noise). Inside the copy, the next token is predictable by *induction*: find the
+previous occurrence of the current token (at t - P) and copy its successor (at t - P + 1). Noise around the
+copies removes the shortcut an endlessly periodic sequence offers (predicting the least recently seen token,
+which the models we trained on such sequences appear to do instead). The textbook circuit needs a
 previous-token head in layer 0 and an induction head in layer 1; the loss sits on a plateau and then drops
 when they form. Which layer-0 head becomes the previous-token head is not fixed by the task: the heads are
 interchangeable, and one of them is picked spontaneously.

@@ -8,12 +8,12 @@ import sys
 from typing import Sequence
 
 from .. import info
-from . import ising, latent, particles, quench, xy
+from . import interp, ising, latent, particles, quench, train_lm, xy
 from ._common import PROG, Progress
 
 __all__ = ["main", "Progress"]
 
-_COMMANDS = (ising, xy, latent, quench, particles)
+_COMMANDS = (ising, xy, latent, quench, particles, train_lm, interp)
 
 
 def _run_info(_args: argparse.Namespace) -> int:

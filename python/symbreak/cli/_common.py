@@ -72,14 +72,15 @@ class Progress:
         self.start = time.perf_counter()
         self.printed = 0
 
-    def update(self, done: int, T: float) -> None:
-        """Report ``done`` sweeps finished, the last at temperature ``T`` (units of J/k_B)."""
+    def update(self, done: int, T: float | None = None) -> None:
+        """Report ``done`` sweeps finished, the last at temperature ``T`` (units of J/k_B; None: no temperature)."""
         if self.stream is None:
             return
         elapsed = time.perf_counter() - self.start
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 else 0.0
-        stats = f"{done}/{self.total} {self.unit}  T={T:.3f}  {rate:,.0f} {self.unit}/s  ETA {_clock(eta)}"
+        temp = "" if T is None else f"  T={T:.3f}"
+        stats = f"{done}/{self.total} {self.unit}{temp}  {rate:,.0f} {self.unit}/s  ETA {_clock(eta)}"
         if self.tty:
             fill = round(self.WIDTH * done / self.total)
             self.stream.write(f"\r[{'#' * fill}{'.' * (self.WIDTH - fill)}] {stats} ")

@@ -26,6 +26,7 @@ class GPTConfig:
         mlp_ratio: hidden width of the MLP in units of C (default 4).
         dropout: embedding, attention and residual dropout in [0, 1) (default 0).
         linear_bias: learned biases in the Linear layers (LayerNorms always have them).
+        attn_only: blocks without MLP (and without ln_2): the attention-only models of induction-head studies.
         bias_q, bias_v: the fixed symmetry-breaking biases (False, False: the symmetric GPT-2).
         q_mean, q_std, v_mean, v_std, eval_mode: their laws, see :class:`SymmetryBreakingAttention`.
         seed: seeds the initialisation and (mixed with the layer index) each layer's bias draws.
@@ -40,6 +41,7 @@ class GPTConfig:
     mlp_ratio: int = 4
     dropout: float = 0.0
     linear_bias: bool = True
+    attn_only: bool = False
     bias_q: bool = True
     bias_v: bool = False
     q_mean: Vector = 0.5
@@ -58,6 +60,8 @@ class GPTConfig:
         if not 0.0 <= require_finite("dropout", self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         require_int("seed", self.seed, 0)
+        if not isinstance(self.attn_only, bool):
+            raise ValueError(f"attn_only must be True or False, got {self.attn_only!r}")
 
 
 class PReLU(nn.Module):
@@ -86,7 +90,8 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(.)), each with residual dropout."""
+    """Pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(.)) (unless ``attn_only``), each with
+    residual dropout."""
 
     def __init__(self, cfg: GPTConfig, layer: int) -> None:
         super().__init__()
@@ -95,13 +100,13 @@ class Block(nn.Module):
             cfg.d_model, cfg.n_head, bias_q=cfg.bias_q, bias_v=cfg.bias_v, q_mean=cfg.q_mean, q_std=cfg.q_std,
             v_mean=cfg.v_mean, v_std=cfg.v_std, eval_mode=cfg.eval_mode, seed=mix_seed(cfg.seed, layer),
             dropout=cfg.dropout, proj_bias=cfg.linear_bias)
-        self.ln_2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = MLP(cfg)
+        self.ln_2 = None if cfg.attn_only else nn.LayerNorm(cfg.d_model)
+        self.mlp = None if cfg.attn_only else MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.drop(self.attn(self.ln_1(x)))
-        return x + self.drop(self.mlp(self.ln_2(x)))
+        return x if self.mlp is None else x + self.drop(self.mlp(self.ln_2(x)))
 
 
 class GPT(nn.Module):

@@ -73,42 +73,17 @@ __device__ T distance2(const T (&xi)[D], T* const* xs, std::int64_t j, const Vie
     return r2;
 }
 
-// B then A (verlet, damping) or A O A (langevin), as the CPU's first_half.
+// md_first_half, as the CPU's first_half, and the flags it raises.
 template <class T, int D, bool kLangevin>
 __global__ void first_half_kernel(View<T, D> a, MDStep c, PhiloxKey key, std::uint64_t step, T limit,
                                   T reach2, int* flag)
 {
     const std::int64_t i = thread_index();
     if (i >= a.n || failed_before(a.status, step)) return;
-    const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt);
-    const T dt = static_cast<T>(c.dt), c1 = static_cast<T>(c.c1);
-    double z[4];
-    if constexpr (kLangevin) {
-        for (int k = 0; 2 * k < D; ++k)
-            normal2_double(philox4x32_10(philox_counter(static_cast<std::uint64_t>(a.tag[i]), k,
-                                                        RngId::particles_langevin, step),
-                                         key),
-                           z[2 * k], z[2 * k + 1]);
-    }
-    T d2 = 0, s2 = 0;
-    bool finite = true;
-    for (int d = 0; d < D; ++d) {
-        T v = a.v[d][i] + h * a.f[d][i], x = a.x[d][i];
-        if constexpr (kLangevin) {
-            x += half_dt * v;
-            v = c1 * v + static_cast<T>(c.sigma * z[d]);
-            x += half_dt * v;
-        } else {
-            x += dt * v;
-        }
-        s2 += (x - a.x[d][i]) * (x - a.x[d][i]);
-        finite = finite && isfinite(x) && isfinite(v);
-        x = md_wrap(x, a.L[d]);
-        a.v[d][i] = v;
-        a.x[d][i] = x;
-        const T dx = md_min_image(x - a.xref[d][i], a.L[d], a.half_L[d]);
-        d2 += dx * dx;
-    }
+    const MDMove<T> m = md_first_half<T, D, kLangevin>(a.x, a.v, a.f, a.xref, i, static_cast<std::uint64_t>(a.tag[i]),
+                                                       c, key, step, a.L, a.half_L);
+    const T d2 = m.since_build, s2 = m.this_step;
+    const bool finite = m.finite;
     if (!(d2 <= limit)) *flag = 1;
     if (!(s2 <= reach2)) {  // the CPU stops before the rebuild: name a non-finite particle first, as it does
         if (!finite) {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "md_kernels.hpp"
+#include "symbreak/particles/md_cells.hpp"
 #include "symbreak/particles/md_cpu.hpp"
 
 namespace symbreak {
@@ -173,45 +174,28 @@ private:
         T since_build, longest_step;
     };
 
-    // B, then A (verlet, damping: x += dt v) or A O A (langevin); wraps x.
+    // md_first_half over all particles; the largest moves of the step.
     template <bool kLangevin>
     Moves first_half(const MDStep& c)
     {
-        const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt), dt = static_cast<T>(c.dt);
-        const T c1 = static_cast<T>(c.c1);
         const PhiloxKey key = philox_key(s_.seed);
         const std::uint64_t step = static_cast<std::uint64_t>(step_);
+        T *x[D], *v[D];
+        const T *f[D], *xref[D];
+        for (int d = 0; d < D; ++d) {
+            x[d] = x_[d].data();
+            v[d] = v_[d].data();
+            f[d] = f_[d].data();
+            xref[d] = xref_[d].data();
+        }
         T max_d2 = 0, max_step2 = 0;
 #pragma omp parallel for schedule(static) reduction(max : max_d2, max_step2) if (n_ >= kParallelMin)
         for (std::int64_t i = 0; i < n_; ++i) {
-            double z[4];
-            if constexpr (kLangevin) {
-                for (int k = 0; 2 * k < D; ++k)
-                    normal2_double(philox4x32_10(philox_counter(static_cast<std::uint64_t>(tag_[i]), k,
-                                                                RngId::particles_langevin, step),
-                                                 key),
-                                   z[2 * k], z[2 * k + 1]);
-            }
-            T d2 = 0, s2 = 0;
-            for (int d = 0; d < D; ++d) {
-                T v = v_[d][i] + h * f_[d][i], x = x_[d][i];
-                if constexpr (kLangevin) {
-                    x += half_dt * v;
-                    v = c1 * v + static_cast<T>(c.sigma * z[d]);
-                    x += half_dt * v;
-                } else {
-                    x += dt * v;
-                }
-                s2 += (x - x_[d][i]) * (x - x_[d][i]);
-                x = md_wrap(x, L_[d]);
-                v_[d][i] = v;
-                x_[d][i] = x;
-                const T dx = md_min_image(x - xref_[d][i], L_[d], half_L_[d]);
-                d2 += dx * dx;
-            }
+            const MDMove<T> m = md_first_half<T, D, kLangevin>(x, v, f, xref, i, static_cast<std::uint64_t>(tag_[i]),
+                                                               c, key, step, L_, half_L_);
             // NaN compares false: make it win the max so the caller reports it.
-            max_d2 = std::max(max_d2, d2 == d2 ? d2 : std::numeric_limits<T>::infinity());
-            max_step2 = std::max(max_step2, s2 == s2 ? s2 : std::numeric_limits<T>::infinity());
+            max_d2 = std::max(max_d2, m.since_build == m.since_build ? m.since_build : std::numeric_limits<T>::infinity());
+            max_step2 = std::max(max_step2, m.this_step == m.this_step ? m.this_step : std::numeric_limits<T>::infinity());
         }
         return {max_d2, max_step2};
     }
@@ -263,65 +247,22 @@ private:
         measured_ = energy;
     }
 
-    // Cells at least (r_cut + skin) / 2 wide, so a particle's candidates lie in the 5^D cells around its
-    // own (about 1.7 times fewer candidates than cells of the full reach in 3D). The cells within reach of
-    // each cell are stored as runs of consecutive ids (the last axis is fastest: up to 5 cells per run).
+    // The cell grid of md_cells.hpp (shared with the CUDA engine, which must sort exactly as this driver).
     void make_cells()
     {
-        constexpr int kReach = 2, kSpan = 2 * kReach + 1;
-        const double rl = s_.pair.r_cut + s_.skin;
-        n_cells_ = 1;
         for (int d = 0; d < D; ++d) {
             L_[d] = static_cast<T>(s_.box[d]);
             half_L_[d] = static_cast<T>(0.5 * s_.box[d]);
-            cells_[d] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(s_.box[d] / (rl / kReach))));
-            inv_cell_[d] = static_cast<double>(cells_[d]) / s_.box[d];
-            n_cells_ *= cells_[d];
         }
-        int total = 1;
-        for (int d = 0; d < D; ++d) total *= kSpan;
-        run_start_.assign(1, 0);
-        runs_.clear();
-        std::vector<std::int32_t> ids;
-        for (std::int64_t c = 0; c < n_cells_; ++c) {
-            std::int64_t coord[3] = {0, 0, 0}, rest = c;
-            for (int d = D - 1; d >= 0; --d) {
-                coord[d] = rest % cells_[d];
-                rest /= cells_[d];
-            }
-            ids.clear();
-            for (int o = 0; o < total; ++o) {
-                std::int64_t id = 0, q = o;
-                for (int d = 0; d < D; ++d) {
-                    const std::int64_t off = q % kSpan - kReach;
-                    q /= kSpan;
-                    id = id * cells_[d] + ((coord[d] + off) % cells_[d] + cells_[d]) % cells_[d];
-                }
-                ids.push_back(static_cast<std::int32_t>(id));
-            }
-            std::sort(ids.begin(), ids.end());
-            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());  // small boxes: offsets wrap onto each other
-            for (std::size_t k = 0; k < ids.size(); ++k) {
-                if (k == 0 || ids[k] != ids[k - 1] + 1) {
-                    runs_.push_back(ids[k]);
-                    runs_.push_back(ids[k] + 1);
-                } else {
-                    runs_.back() = ids[k] + 1;
-                }
-            }
-            run_start_.push_back(static_cast<std::int32_t>(runs_.size() / 2));
-        }
+        grid_ = md_cell_grid(D, s_.box, s_.pair.r_cut + s_.skin);
         stride_ = 32;
     }
 
     std::int32_t cell_index(std::int64_t i) const
     {
-        std::int64_t id = 0;
-        for (int d = 0; d < D; ++d) {
-            const auto k = static_cast<std::int64_t>(static_cast<double>(x_[d][i]) * inv_cell_[d]);
-            id = id * cells_[d] + std::min(std::max<std::int64_t>(k, 0), cells_[d] - 1);
-        }
-        return static_cast<std::int32_t>(id);
+        T x[D];
+        for (int d = 0; d < D; ++d) x[d] = x_[d][i];
+        return md_cell_index<T, D>(x, grid_.cells, grid_.inv_cell);
     }
 
     // Arrays of the previous order in the order of the last sort.
@@ -353,9 +294,9 @@ private:
     {
         check_finite();
         cell_of_.resize(n_);
-        cell_start_.assign(n_cells_ + 1, 0);
+        cell_start_.assign(grid_.n_cells + 1, 0);
         for (std::int64_t i = 0; i < n_; ++i) ++cell_start_[(cell_of_[i] = cell_index(i)) + 1];
-        for (std::int64_t c = 0; c < n_cells_; ++c) cell_start_[c + 1] += cell_start_[c];
+        for (std::int64_t c = 0; c < grid_.n_cells; ++c) cell_start_[c + 1] += cell_start_[c];
         std::vector<std::int32_t> next(cell_start_.begin(), cell_start_.end() - 1);
         perm_.resize(n_);
         for (std::int64_t i = 0; i < n_; ++i) perm_[next[cell_of_[i]]++] = static_cast<std::int32_t>(i);
@@ -390,8 +331,8 @@ private:
             }
             a.cell_start = cell_start_.data();
             a.cell_of = cell_of_.data();
-            a.run_start = run_start_.data();
-            a.runs = runs_.data();
+            a.run_start = grid_.run_start.data();
+            a.runs = grid_.runs.data();
             a.nbr = nbr_.data();
             a.count = count_.data();
             a.kmax = kmax_.data();
@@ -432,14 +373,13 @@ private:
     }
 
     MDSetup s_;
-    std::int64_t n_, blocks_ = 0, step_ = 0, rebuilds_ = 0, stride_ = 0, n_cells_ = 1;
+    std::int64_t n_, blocks_ = 0, step_ = 0, rebuilds_ = 0, stride_ = 0;
     Kernels<T, D> kernels_;
     std::array<std::vector<T>, D> x_, v_, f_, xref_;
-    std::vector<std::int32_t> tag_, perm_, cell_of_, cell_start_, run_start_, runs_, nbr_, count_, kmax_;
+    std::vector<std::int32_t> tag_, perm_, cell_of_, cell_start_, nbr_, count_, kmax_;
+    MDCellGrid grid_;
     std::vector<double> min_r2_, block_e_, block_w_;
     T L_[D], half_L_[D];
-    std::int64_t cells_[D];
-    double inv_cell_[D];
     double potential_ = 0, virial_ = 0;
     bool measured_ = false;
 };

@@ -33,14 +33,6 @@ inline MDStep md_step_coefficients(MDIntegrator kind, double dt, double gamma, d
     return {0.5 * dt, dt, 0.5 * dt / mass, c1, sigma};
 }
 
-// Component a (< 3) of the Langevin kick of particle `tag` at `step`.
-SYMBREAK_HD double md_normal(PhiloxKey key, std::uint64_t step, std::uint64_t tag, int a)
-{
-    double z[2];
-    normal2_double(philox4x32_10(philox_counter(tag, a / 2, RngId::particles_langevin, step), key), z[0], z[1]);
-    return z[a % 2];
-}
-
 // Position wrapped into [0, L) after a move shorter than L.
 template <class T>
 SYMBREAK_HD T md_wrap(T x, T L)
@@ -56,6 +48,53 @@ SYMBREAK_HD T md_min_image(T d, T L, T half_L)
 {
     d = d > half_L ? d - L : d;
     return d < -half_L ? d + L : d;
+}
+
+// How far one particle moved: since the last list build (squared, minimum image) and within this step
+// (squared, before wrapping); and whether its position and velocity are still finite.
+template <class T>
+struct MDMove {
+    T since_build, this_step;
+    bool finite;
+};
+
+// The first half of a step for particle i, the same on every backend: B, then A (verlet, damping) or A O A
+// (langevin, with the particle's Gaussian kicks from Philox), then the position wrapped into the box.
+template <class T, int D, bool kLangevin>
+SYMBREAK_HD MDMove<T> md_first_half(T* const* x, T* const* v, const T* const* f, const T* const* xref,
+                                    std::int64_t i, std::uint64_t tag, const MDStep& c, PhiloxKey key,
+                                    std::uint64_t step, const T* L, const T* half_L)
+{
+#if !defined(__CUDA_ARCH__)
+    using std::isfinite;
+#endif
+    const T h = static_cast<T>(c.half_dt_over_m), half_dt = static_cast<T>(c.half_dt);
+    const T dt = static_cast<T>(c.dt), c1 = static_cast<T>(c.c1);
+    double z[4] = {0, 0, 0, 0};
+    if constexpr (kLangevin) {
+        for (int k = 0; 2 * k < D; ++k)
+            normal2_double(philox4x32_10(philox_counter(tag, k, RngId::particles_langevin, step), key), z[2 * k],
+                           z[2 * k + 1]);
+    }
+    MDMove<T> m{0, 0, true};
+    for (int d = 0; d < D; ++d) {
+        T vi = v[d][i] + h * f[d][i], xi = x[d][i];
+        if constexpr (kLangevin) {
+            xi += half_dt * vi;
+            vi = c1 * vi + static_cast<T>(c.sigma * z[d]);
+            xi += half_dt * vi;
+        } else {
+            xi += dt * vi;
+        }
+        m.this_step += (xi - x[d][i]) * (xi - x[d][i]);
+        m.finite = m.finite && isfinite(xi) && isfinite(vi);
+        xi = md_wrap(xi, L[d]);
+        v[d][i] = vi;
+        x[d][i] = xi;
+        const T dx = md_min_image(xi - xref[d][i], L[d], half_L[d]);
+        m.since_build += dx * dx;
+    }
+    return m;
 }
 
 // Neighbour lists are kept in blocks of kBlock consecutive particles (in the cell-sorted order), stored

@@ -1,6 +1,6 @@
 // The cell grid of the neighbour-list build, for drivers that must sort and list exactly as the CPU driver
 // does (the CUDA engine): same cells, same cell of a position, same runs of cells within reach. This is the
-// grid of make_cells() / cell_index() in cpp/src/particles/md.cpp; md.cpp can call these directly.
+// grid of the CPU driver, cpp/src/particles/md.cpp, which calls these too.
 //
 // Cells are at least (r_cut + skin) / 2 wide, so a particle's candidates lie in the 5^D cells around its own.
 // The cells within reach of each cell are stored as runs of consecutive ids (the last axis is fastest): in the

@@ -145,9 +145,9 @@ def test_collisional_damping_conserves_momentum_and_dissipates_energy():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("integrator", ["langevin", "damping"])
-def test_state_dict_resumes_bit_identically(dtype, integrator):
+def test_state_dict_resumes_bit_identically(dtype, integrator, device):
     make = lambda: ParticleSystem.gas(300, dim=3, density=0.6, T=1.2, seed=3, integrator=integrator,  # noqa: E731
-                                      gamma=1.0, dtype=dtype)
+                                      gamma=1.0, dtype=dtype, device=device)
     a = make()
     a.advance(137)
     state = a.state_dict()
@@ -158,6 +158,7 @@ def test_state_dict_resumes_bit_identically(dtype, integrator):
     assert b.step == a.step == 537
     np.testing.assert_array_equal(a.positions, b.positions)
     np.testing.assert_array_equal(a.velocities, b.velocities)
+    np.testing.assert_array_equal(a.forces, b.forces)
 
 
 def test_results_do_not_depend_on_thread_count():

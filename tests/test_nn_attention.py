@@ -268,6 +268,38 @@ def test_symmetry_break_transformers_gpt2():
         assert not torch.allclose(symmetry_break(model, q_mean=0.5)(ids).logits, ref, atol=1e-3)
 
 
+def test_transformers_gpt2_trains_and_generates_after_symmetry_break():
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+    torch.manual_seed(1)
+    cfg = transformers.GPT2Config(vocab_size=50, n_positions=32, n_embd=C, n_layer=2, n_head=H, bos_token_id=0,
+                                  eos_token_id=0, pad_token_id=0)
+    model = transformers.GPT2LMHeadModel(cfg)
+    names = {n for n, _ in model.named_parameters()}
+    symmetry_break(model, bias_q=True, bias_v=True, seed=3)
+    assert {n for n, _ in model.named_parameters()} == names  # same parameters: checkpoints and optimizers match
+    ids = torch.randint(1, 50, (4, 16))
+    opt = ECD(model.parameters(), lr=1.0, eta=100.0, F0=0.0)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = model(ids, labels=ids).loss
+        loss.backward()
+        opt.step(loss=loss)
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+    attn = [m for m in model.modules() if isinstance(m, GPT2SymmetryBreakingAttention)]
+    assert len(attn) == 2 and all(b.grad is None for m in attn for b in m.buffers())
+    # generate() runs without a KV cache and continues greedily, as a manual argmax loop does
+    model.eval()
+    prompt = ids[:1, :4]
+    out = model.generate(prompt, max_new_tokens=5, do_sample=False)
+    seq = prompt
+    with torch.no_grad():
+        for _ in range(5):
+            seq = torch.cat([seq, model(seq).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(out, seq)
+
+
 # (8) the rotational symmetry: rotating Q and K of a head by one orthogonal R is invisible without b_Q
 def test_rotation_symmetry_broken_by_query_bias():
     x = _x()

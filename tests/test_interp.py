@@ -13,8 +13,9 @@ import torch.nn.functional as F  # noqa: E402
 from symbreak.cli import main  # noqa: E402
 from symbreak.interp.alignment import bias_alignment, token_classes  # noqa: E402
 from symbreak.interp.heads import attention_patterns, keep_heads  # noqa: E402
-from symbreak.interp.induction import (InductionConfig, induction_score, previous_token_score,  # noqa: E402
-                                       repeated_sequences, train_induction, transition_step)
+from symbreak.interp.induction import (InductionConfig, circuit, induction_score, induction_scores,  # noqa: E402
+                                       lag_scores, previous_token_score, repeated_sequences, train_induction,
+                                       transition_step)
 from symbreak.interp.single_node import per_token_accuracy, single_node  # noqa: E402
 from symbreak.lm import ByteTokenizer  # noqa: E402
 from symbreak.nn import GPT, GPTConfig  # noqa: E402
@@ -84,8 +85,9 @@ def test_repeated_sequences_copy_one_segment():
         repeated_sequences(2, 10, 5, (3, 6))
 
 
-def _perfect_patterns(P, S, L, T, kind):
-    """Hand-built attention: induction (t -> t - P + 1 inside the copy), previous token, or uniform."""
+def _perfect_patterns(P, S, L, T, kind, k=1):
+    """Hand-built attention: induction with shift k (t -> t - P + k inside the copy), lag k (t -> t - k), or
+    uniform."""
     B = len(P)
     pats = torch.zeros(B, 1, T, T)
     for b in range(B):
@@ -94,10 +96,25 @@ def _perfect_patterns(P, S, L, T, kind):
             if kind == "uniform":
                 pats[b, 0, t, : t + 1] = 1.0 / (t + 1)
             elif kind == "previous":
-                pats[b, 0, t, max(t - 1, 0)] = 1.0
+                pats[b, 0, t, max(t - k, 0)] = 1.0
             else:
-                pats[b, 0, t, t - p + 1 if s + p <= t <= s + p + n - 2 else t] = 1.0
+                pats[b, 0, t, t - p + k if s + p <= t <= s + p + n - 2 else t] = 1.0
     return pats
+
+
+def test_lag_and_shifted_induction_scores_pick_the_hand_built_offset():
+    ids, P, S, L = repeated_sequences(16, 32, 64, (6, 12), torch.Generator().manual_seed(3))
+    for k in (1, 3, 6):
+        lag = lag_scores(_perfect_patterns(P, S, L, 32, "previous", k), 12)
+        shifted = induction_scores(_perfect_patterns(P, S, L, 32, "induction", k), P, S, L, 6)
+        assert lag.shape == (1, 12) and shifted.shape == (1, 6)
+        assert int(lag.argmax()) == k - 1 and float(lag[0, k - 1]) == pytest.approx(1.0)
+        assert int(shifted.argmax()) == k - 1 and float(shifted[0, k - 1]) == pytest.approx(1.0)
+        assert float(shifted[0].sort().values[-2]) < 0.2  # other shifts: only coincidental overlaps
+    assert torch.equal(lag_scores(_perfect_patterns(P, S, L, 32, "previous"), 1)[:, 0],
+                       previous_token_score(_perfect_patterns(P, S, L, 32, "previous")))
+    with pytest.raises(ValueError, match="max_lag"):
+        lag_scores(_perfect_patterns(P, S, L, 32, "previous"), 32)
 
 
 def test_induction_and_previous_token_scores_of_hand_built_heads():
@@ -145,6 +162,12 @@ def test_train_induction_tracks_every_head():
     run, model = train_induction(cfg)
     assert run.steps == [0, 5, 10, 15, 20]
     assert np.shape(run.induction) == (5, 2) and np.shape(run.previous) == (5, 2)
+    assert np.shape(run.shifted) == (5, 2) and np.shape(run.lag) == (5, 2)
+    assert all(1 <= k <= 2 for k in run.shift[-1]) and all(1 <= k <= 6 for k in run.lag[-1])
+    assert np.all(np.asarray(run.shifted) >= np.asarray(run.induction))  # k = 1 is one of the shifts
+    c = circuit(run, threshold=0.0)
+    assert c["shift"] in (1, 2) and all(k in (c["shift"], c["shift"] - 1) for k in c["lag_heads"].values())
+    assert circuit(run, threshold=1.0) == {"lag_heads": {}, "shift": None, "score": max(run.shifted[-1])}
     assert all(math.isfinite(v) for v in run.loss) and run.prev_head in (0, 1)
     assert model.blocks[0].mlp is None and model.blocks[0].attn.bias_q
     with pytest.raises(ValueError, match="optimizer"):

@@ -150,15 +150,22 @@ def _run_induction(args: argparse.Namespace) -> int:
 def induction_markdown(rows: list[dict[str, Any]]) -> str:
     """The per-configuration induction summary as a markdown table."""
     lines = ["| optimizer | attention | loss transitions | transition step | induction-score transitions | "
-             "final loss | best induction score | layer-0 previous-token head per seed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "final loss | best induction score (k = 1) | best shifted induction score | circuit per seed |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def fmt(c: dict[str, Any]) -> str:
+        if c["shift"] is None:
+            return "none"
+        lags = ", ".join(f"h{h}: lag {k}" for h, k in sorted(c["lag_heads"].items()))
+        return f"k = {c['shift']} ({lags})"
+
     for r in rows:
         t = "–" if r["transition_mean"] is None else f"{r['transition_mean']:.0f}" + (
             f" ± {r['transition_std']:.0f}" if r["transition_std"] is not None else "")
         loss = f"{r['final_loss_mean']:.3f}" + (f" ± {r['final_loss_std']:.3f}" if r["final_loss_std"] else "")
         lines.append(f"| {'AdamW' if r['optimizer'] == 'adamw' else 'ECD'} | {'b_Q' if r['bias_q'] else 'symmetric'} "
                      f"| {r['transitions']} | {t} | {r['score_transitions']} | {loss} | {r['final_induction_mean']:.2f} | "
-                     f"{', '.join(map(str, r['prev_heads']))} |")
+                     f"{r['final_shifted_mean']:.2f} | {'; '.join(fmt(c) for c in r['circuits'])} |")
     return "\n".join(lines) + "\n"
 
 

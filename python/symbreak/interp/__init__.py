@@ -12,10 +12,10 @@ Example::
 
 from .alignment import Alignment, bias_alignment, token_classes
 from .heads import attention_patterns, keep_heads
-from .induction import (InductionConfig, InductionRun, induction_score, previous_token_score, repeated_sequences,
-                        train_induction, transition_step)
+from .induction import (InductionConfig, InductionRun, circuit, induction_score, induction_scores, lag_scores,
+                        previous_token_score, repeated_sequences, train_induction, transition_step)
 from .single_node import SingleNodeResult, per_token_accuracy, single_node
 
 __all__ = ["Alignment", "bias_alignment", "token_classes", "attention_patterns", "keep_heads", "InductionConfig",
-           "InductionRun", "induction_score", "previous_token_score", "repeated_sequences", "train_induction",
+           "InductionRun", "circuit", "induction_score", "induction_scores", "lag_scores", "previous_token_score", "repeated_sequences", "train_induction",
            "transition_step", "SingleNodeResult", "per_token_accuracy", "single_node"]

@@ -12,11 +12,15 @@ interchangeable, and one of them is picked spontaneously.
 
 Scores, per head, from attention patterns (B, H, T, T):
 
-- previous-token score: mean attention from t to t - 1, over 1 <= t < T;
-- induction score: mean attention from t to t - P + 1 over the rows S + P <= t <= S + P + L - 2 (current token
-  and next token both inside the copy).
+- lag-k score: mean attention from t to t - k (k = 1: the previous-token score);
+- shifted induction score: mean attention from t to t - P + k over the rows S + P <= t <= S + P + L - 2
+  (current token and next token both inside the copy); k = 1 is the textbook induction score.
 
-A perfect head scores 1; a head attending uniformly to the positions before it scores about 1 / t ~ 0.05.
+The shift matters: the models we trained use k > 1. Two layer-0 heads copy the tokens k and k - 1 positions
+back (a lag-8 and a lag-7 head, say); a layer-1 head at t then finds the position u = t - P + k whose lag-k
+token equals x_t and reads its lag-(k - 1) token, x_{t+1}. Which heads take the lags, and which k, is
+chosen spontaneously (k <= the shortest period). A perfect head scores 1; a head attending uniformly to the
+positions before it scores about 1 / t ~ 0.05.
 """
 
 from __future__ import annotations
@@ -58,15 +62,28 @@ def repeated_sequences(n: int, length: int, vocab_size: int, period: tuple[int, 
     return ids.gather(1, torch.where(copy, t - periods[:, None], t)), periods, starts, lengths
 
 
+def lag_scores(patterns: Tensor, max_lag: int) -> Tensor:
+    """(H, max_lag) mean attention from t to t - k (column k - 1, over k <= t < T), from patterns (B, H, T, T).
+    A head that copies the token k positions back scores 1 in column k - 1; k = 1 is a previous-token head."""
+    B, H, T, _ = _check_patterns(patterns)
+    require_int("max_lag", max_lag, 1, T - 1)
+    return torch.stack([patterns.diagonal(offset=-k, dim1=-2, dim2=-1).mean(dim=(0, 2)) for k in range(1, max_lag + 1)],
+                       dim=1)
+
+
 def previous_token_score(patterns: Tensor) -> Tensor:
     """(H,) mean attention to the previous position, from patterns (B, H, T, T)."""
-    _check_patterns(patterns)
-    return patterns.diagonal(offset=-1, dim1=-2, dim2=-1).mean(dim=(0, 2))
+    return lag_scores(patterns, 1)[:, 0]
 
 
-def induction_score(patterns: Tensor, periods: Tensor, starts: Tensor, lengths: Tensor) -> Tensor:
-    """(H,) mean attention from t to t - P + 1 (the successor of the earlier occurrence of token t) over the
-    rows S + P <= t <= S + P + L - 2, from patterns (B, H, T, T) of :func:`repeated_sequences` (P, S, L (B,))."""
+def induction_scores(patterns: Tensor, periods: Tensor, starts: Tensor, lengths: Tensor, max_shift: int) -> Tensor:
+    """(H, max_shift) mean attention from t to t - P + k (column k - 1) over the rows S + P <= t <= S + P + L - 2
+    with k <= P, from patterns (B, H, T, T) of :func:`repeated_sequences` (P, S, L (B,)).
+
+    k = 1 is the textbook induction head (it reads the successor of the earlier occurrence of token t, once a
+    previous-token head has written x_{u-1} into position u). The same circuit works with any shift k: layer-0
+    heads that copy the tokens k and k - 1 positions back let a layer-1 head match x_t against x_{u-k} at
+    u = t - P + k and read x_{u-k+1} = x_{t+1}. Which k a model uses is not fixed by the task."""
     B, H, T, _ = _check_patterns(patterns)
     P, S, L = (torch.as_tensor(v, device=patterns.device).long() for v in (periods, starts, lengths))
     if any(v.shape != (B,) for v in (P, S, L)) or bool((P < 2).any() | (S < 0).any() | (L < 2).any()) \
@@ -74,11 +91,23 @@ def induction_score(patterns: Tensor, periods: Tensor, starts: Tensor, lengths: 
         raise ValueError(f"periods, starts and lengths must be (B = {B},) integers with P >= 2, S >= 0, L >= 2 "
                          f"and S + P + L <= T + 1 = {T + 1}, got shapes {tuple(P.shape)}, {tuple(S.shape)}, "
                          f"{tuple(L.shape)}")
+    require_int("max_shift", max_shift, 1, T - 1)
     t = torch.arange(T, device=patterns.device)[None, :]
-    rows = ((t >= (S + P)[:, None]) & (t <= (S + P + L - 2)[:, None])).to(patterns.dtype)  # (B, T)
-    src = (t - P[:, None] + 1).clamp(min=0)
-    picked = patterns.gather(3, src[:, None, :, None].expand(B, H, T, 1)).squeeze(-1)  # (B, H, T)
-    return (picked * rows[:, None, :]).sum(dim=(0, 2)) / rows.sum()
+    copy_rows = (t >= (S + P)[:, None]) & (t <= (S + P + L - 2)[:, None])  # (B, T)
+    out = []
+    for k in range(1, max_shift + 1):
+        rows = (copy_rows & (P >= k)[:, None]).to(patterns.dtype)
+        src = (t - P[:, None] + k).clamp(0, T - 1)
+        picked = patterns.gather(3, src[:, None, :, None].expand(B, H, T, 1)).squeeze(-1)  # (B, H, T)
+        n = rows.sum()
+        out.append((picked * rows[:, None, :]).sum(dim=(0, 2)) / n if n > 0 else torch.zeros(H))
+    return torch.stack(out, dim=1)
+
+
+def induction_score(patterns: Tensor, periods: Tensor, starts: Tensor, lengths: Tensor) -> Tensor:
+    """(H,) mean attention from t to t - P + 1 (the successor of the earlier occurrence of token t) over the
+    rows S + P <= t <= S + P + L - 2: the textbook induction score, column 0 of :func:`induction_scores`."""
+    return induction_scores(patterns, periods, starts, lengths, 1)[:, 0]
 
 
 def _check_patterns(patterns: Tensor) -> tuple[int, int, int, int]:
@@ -170,16 +199,22 @@ class InductionConfig:
 @dataclass
 class InductionRun:
     """Curves of one run, measured every ``measure_every`` steps on a fixed evaluation batch: ``loss`` (mean
-    cross-entropy on the tokens induction can predict), ``induction`` (n_measure, H) of layer 1 and
-    ``previous`` (n_measure, H) of layer 0; ``transition``: :func:`transition_step` of the best layer-1 head's
-    induction score, ``loss_transition``: of the falling loss (a drop of >= :data:`LOSS_JUMP`), None where none was
-    detected; ``prev_head``: the layer-0 head with the highest final previous-token score."""
+    cross-entropy on the tokens induction can predict); per head (n_measure, H): ``induction`` (textbook,
+    k = 1) and ``shifted`` (best k <= shortest period, in ``shift``) induction scores of layer 1, and
+    ``previous`` (lag 1) and best lag score ``lag_score`` (k <= longest period, in ``lag``) of layer 0.
+    ``transition``: :func:`transition_step` of the best layer-1 head's shifted induction score,
+    ``loss_transition``: of the falling loss (a drop of >= :data:`LOSS_JUMP`), None where none was detected;
+    ``prev_head``: the layer-0 head with the highest final previous-token score."""
 
     config: dict[str, Any]
     steps: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     induction: list[list[float]] = field(default_factory=list)
     previous: list[list[float]] = field(default_factory=list)
+    shifted: list[list[float]] = field(default_factory=list)
+    shift: list[list[int]] = field(default_factory=list)
+    lag_score: list[list[float]] = field(default_factory=list)
+    lag: list[list[int]] = field(default_factory=list)
     transition: float | None = None
     loss_transition: float | None = None
     prev_head: int = -1
@@ -227,8 +262,15 @@ def train_induction(cfg: InductionConfig,
         pats = attention_patterns(model, ev_ids[:, :-1])
         run.steps.append(step)
         run.loss.append(float(loss))
-        run.previous.append(previous_token_score(pats[0]).tolist())
-        run.induction.append(induction_score(pats[1], *ev_layout).tolist())
+        lags = lag_scores(pats[0], cfg.period[1])
+        shifts = induction_scores(pats[1], *ev_layout, cfg.period[0])
+        run.previous.append(lags[:, 0].tolist())
+        run.induction.append(shifts[:, 0].tolist())
+        best_lag, best_shift = lags.max(dim=1), shifts.max(dim=1)
+        run.lag_score.append(best_lag.values.tolist())
+        run.lag.append((best_lag.indices + 1).tolist())
+        run.shifted.append(best_shift.values.tolist())
+        run.shift.append((best_shift.indices + 1).tolist())
         if on_measure is not None:
             on_measure(step)
 
@@ -248,7 +290,7 @@ def train_induction(cfg: InductionConfig,
         if step % cfg.measure_every == 0 or step == cfg.steps:
             measure(step)
     run.seconds = time.perf_counter() - start
-    best = np.asarray(run.induction).max(axis=1)
+    best = np.asarray(run.shifted).max(axis=1)
     if len(run.steps) >= 4:
         run.transition = transition_step(run.steps, best)
         run.loss_transition = transition_step(run.steps, run.loss, rising=False, min_jump=LOSS_JUMP)
@@ -258,8 +300,8 @@ def train_induction(cfg: InductionConfig,
 
 def summarise_induction(runs: Sequence[InductionRun]) -> list[dict[str, Any]]:
     """One row per (optimizer, bias_q): seeds, loss transitions detected and time-to-transition mean ± std
-    (steps, over the seeds that made it), induction-score transitions detected, final loss, best final
-    induction score, and the previous-token head of each seed."""
+    (steps, over the seeds that made it), shifted-induction-score transitions detected, final loss, best final
+    textbook and shifted induction scores, and per seed the previous-token head and the :func:`circuit`."""
     groups: dict[tuple[str, bool], list[InductionRun]] = {}
     for r in runs:
         groups.setdefault((r.config["optimizer"], r.config["bias_q"]), []).append(r)
@@ -275,6 +317,22 @@ def summarise_induction(runs: Sequence[InductionRun]) -> list[dict[str, Any]]:
             "final_loss_mean": float(np.mean([r.loss[-1] for r in rs])),
             "final_loss_std": float(np.std([r.loss[-1] for r in rs], ddof=1)) if len(rs) > 1 else None,
             "final_induction_mean": float(np.mean([max(r.induction[-1]) for r in rs])),
+            "final_shifted_mean": float(np.mean([max(r.shifted[-1]) for r in rs])),
             "prev_heads": [r.prev_head for r in rs],
+            "circuits": [circuit(r) for r in rs],
         })
     return rows
+
+
+def circuit(run: InductionRun, threshold: float = 0.3) -> dict[str, Any]:
+    """The circuit a run ended with: ``shift``, the k of the layer-1 head with the highest shifted induction
+    ``score`` (None when below ``threshold``; uniform attention scores ~0.05), and ``lag_heads`` {layer-0 head:
+    lag}, the heads whose best lag is k or k - 1 with a lag score above ``threshold``."""
+    best = int(np.argmax(run.shifted[-1]))
+    score = float(run.shifted[-1][best])
+    if score <= threshold:
+        return {"lag_heads": {}, "shift": None, "score": score}
+    k = int(run.shift[-1][best])
+    lag_heads = {h: lag for h, (lag, v) in enumerate(zip(run.lag[-1], run.lag_score[-1]))
+                 if lag in (k, k - 1) and v > threshold}
+    return {"lag_heads": lag_heads, "shift": k, "score": score}

@@ -44,9 +44,9 @@ def lm_loss_figure(logs: Sequence[Any], path: str | Path) -> Path:
 
 def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
     """Induction heads as a phase transition. (a) loss on the predictable tokens (dotted: the detected drop)
-    and (b) best layer-1 induction score against step, every run, coloured by optimizer and bias; (c) the
-    final previous-token score of each layer-0 head, one row per run: which head took the role; (d) steps
-    of the loss drop per configuration. ``runs``: :class:`symbreak.interp.induction.InductionRun`."""
+    and (b) best layer-1 shifted induction score against step, every run, coloured by optimizer and bias;
+    (c) the final best lag score of each layer-0 head, annotated with its lag, one row per run: which heads
+    took which lag; (d) steps of the loss drop per configuration. ``runs``: :class:`symbreak.interp.induction.InductionRun`."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6), gridspec_kw={"width_ratios": [1.2, 1.2, 0.9, 0.9]})
     keys = list(dict.fromkeys((r.config["optimizer"], r.config["bias_q"]) for r in runs))
@@ -59,19 +59,24 @@ def induction_figure(runs: Sequence[Any], path: str | Path) -> Path:
         for i, r in enumerate(x for x in runs if (x.config["optimizer"], x.config["bias_q"]) == key):
             label = name(key) if i == 0 else None
             axes[0].plot(r.steps, r.loss, color=colours[key], alpha=0.7, lw=1, label=label)
-            axes[1].plot(r.steps, np.max(r.induction, axis=1), color=colours[key], alpha=0.7, lw=1, label=label)
+            axes[1].plot(r.steps, np.max(r.shifted, axis=1), color=colours[key], alpha=0.7, lw=1, label=label)
             if r.loss_transition is not None:
                 axes[0].axvline(r.loss_transition, color=colours[key], alpha=0.4, lw=0.8, ls=":")
     axes[0].set(xlabel="step", ylabel="loss on repeated tokens", title="(a) loss")
-    axes[1].set(xlabel="step", ylabel="max induction score (layer 1)", title="(b) induction score", ylim=(0, 1))
+    axes[1].set(xlabel="step", ylabel="max shifted induction score (layer 1)", title="(b) induction score",
+                ylim=(0, 1))
     for ax in axes[:2]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    prev = np.array([r.previous[-1] for r in runs])
+    prev = np.array([r.lag_score[-1] for r in runs])
     im = axes[2].imshow(prev, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    for i, r in enumerate(runs):
+        for h, k in enumerate(r.lag[-1]):
+            axes[2].text(h, i, str(k), ha="center", va="center", fontsize=7,
+                         color="k" if prev[i, h] > 0.6 else "w")
     axes[2].set_yticks(range(len(runs)), [f"{name((r.config['optimizer'], r.config['bias_q']))} s{r.config['seed']}"
                                          for r in runs], fontsize=7)
-    axes[2].set(xlabel="layer-0 head", title="(c) previous-token score")
+    axes[2].set(xlabel="layer-0 head", title="(c) best lag score (number: lag)")
     axes[2].set_xticks(range(prev.shape[1]))
     fig.colorbar(im, ax=axes[2], fraction=0.05)
     for j, key in enumerate(keys):

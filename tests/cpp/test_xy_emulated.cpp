@@ -2,7 +2,9 @@
 // the CPU driver: θ, ω and τ bit for bit after every chunk of steps (1D, 2D, 3D; float32 and float64; several
 // replicas with odd site counts, so Philox calls and thread blocks straddle replicas; NVE and Langevin; more
 // than one reduction block per replica), the post-O Σ ω² and the totals to round-off (fixed, different
-// summation orders). Device rounding, the memory model and speed are left to tests/test_lattice_xy_cuda.py.
+// summation orders). Then XYModel with Device::cuda (device memory emulated on the host) against Device::cpu:
+// the dispatch, state copies, measurements and the host-copy Metropolis. Device rounding, the memory model and
+// speed are left to tests/test_lattice_xy_cuda.py.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 
 #include "symbreak/core/launch.hpp"
 #include "symbreak/lattice/xy_cpu.hpp"
+#include "symbreak/lattice/xy_model.hpp"
 
 using namespace symbreak;
 
@@ -27,7 +30,7 @@ PeriodicGrid grid(std::vector<std::int64_t> shape)
 
 // "Device" memory of the emulation is host memory; scratch starts as garbage, as cudaMalloc'd memory may.
 template <class Real>
-struct Device {
+struct DeviceCopy {
     std::vector<Real> theta, omega, tau, cs;
     std::vector<double> partial;
     cuda::XYDeviceArrays<Real> arrays()
@@ -59,7 +62,7 @@ void compare(std::vector<std::int64_t> shape, int replicas, double gamma, double
     }
     cpu::xy_torques(g, replicas, theta.data(), tau.data(), J, h);
     const std::vector<Real> start = theta;
-    Device<Real> dev{theta, omega, tau, std::vector<Real>(2 * total), {}};
+    DeviceCopy<Real> dev{theta, omega, tau, std::vector<Real>(2 * total), {}};
     std::memset(dev.cs.data(), 0xA5, dev.cs.size() * sizeof(Real));
     dev.partial.assign(static_cast<std::size_t>(cuda::xy_partial_count(g, replicas)), std::nan(""));
 
@@ -108,3 +111,49 @@ TEST(XYEmulated, Cube3DNVEFloat) { compare<float>({5, 3, 7}, 3, 0.0, 0.0, -0.7, 
 // 2115 sites: two reduction blocks per replica, and pass-1 blocks (512 sites) that straddle replicas.
 TEST(XYEmulated, LargeSquareTwoReductionBlocksDouble) { compare<double>({45, 47}, 2, 0.5, 0.6, 1.0, 0.0); }
 TEST(XYEmulated, LargeSquareTwoReductionBlocksFloat) { compare<float>({47, 45}, 2, 0.5, 0.6, 1.0, 0.05); }
+
+namespace {
+
+template <class Real>
+std::vector<Real> state(const XYModel& m, bool theta)
+{
+    std::vector<Real> t(static_cast<std::size_t>(m.grid().sites() * m.replicas())), o(t.size());
+    m.get_state(t.data(), o.data());
+    return theta ? t : o;
+}
+
+template <class Real>
+void compare_models(std::vector<std::int64_t> shape, int replicas)
+{
+    XYModel cpu(shape, replicas, sizeof(Real) == 8, Device::cpu, 0, 99), dev(shape, replicas, sizeof(Real) == 8,
+                                                                              Device::cuda, 0, 99);
+    const std::int64_t total = cpu.grid().sites() * replicas;
+    std::vector<Real> theta(total), omega(total, Real(0.1));
+    for (std::int64_t e = 0; e < total; ++e) theta[e] = static_cast<Real>(std::remainder(0.9 * e, 6.283185307179586));
+    for (XYModel* m : {&cpu, &dev}) m->set_state(theta.data(), omega.data(), 1.0, 0.1);
+    const XYParams p{0.1, 0.8, 1.0, 1.0, 0.1};
+    const std::vector<double> temps{1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4};
+    const XYSeries a = cpu.run(temps, 3, p), b = dev.run(temps, 3, p);
+    EXPECT_EQ(a.step, b.step);
+    ASSERT_EQ(a.cos_sum.size(), b.cos_sum.size());
+    for (std::size_t i = 0; i < a.cos_sum.size(); ++i) {
+        const double scale = static_cast<double>(cpu.grid().sites());
+        expect_close(a.cos_sum[i], b.cos_sum[i], scale, "cos_sum");
+        expect_close(a.bond_sum[i], b.bond_sum[i], scale, "bond_sum");
+        expect_close(a.omega2_post_o[i], b.omega2_post_o[i], scale, "post-O omega2");
+    }
+    EXPECT_EQ(state<Real>(cpu, true), state<Real>(dev, true));
+    EXPECT_EQ(state<Real>(cpu, false), state<Real>(dev, false));
+    EXPECT_EQ(cpu.metropolis(2, 0.7, 1.0, 0.1, 1.0), dev.metropolis(2, 0.7, 1.0, 0.1, 1.0));
+    cpu.run(temps, 0, p);  // from the torques the sweeps left behind
+    dev.run(temps, 0, p);
+    EXPECT_EQ(cpu.step(), dev.step());
+    EXPECT_EQ(state<Real>(cpu, true), state<Real>(dev, true));
+    EXPECT_EQ(state<Real>(cpu, false), state<Real>(dev, false));
+    EXPECT_NE(state<Real>(cpu, true), theta);
+}
+
+}  // namespace
+
+TEST(XYEmulatedModel, DeviceModelEqualsCpuModelDouble) { compare_models<double>({6, 7}, 3); }
+TEST(XYEmulatedModel, DeviceModelEqualsCpuModelFloat) { compare_models<float>({3, 4, 5}, 2); }

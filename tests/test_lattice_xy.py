@@ -102,7 +102,7 @@ def test_float32_tracks_float64():
 
 @pytest.mark.parametrize("kwargs,match", [({"T": -1.0}, "T"), ({"dt": 0.0}, "dt"), ({"gamma": -0.1}, "gamma"),
                                           ({"I": 0.0}, "I"), ({"replicas": 0}, "replicas"), ({"dtype": "int8"}, "dtype"),
-                                          ({"init": "aligned"}, "init"), ({"device": "cuda"}, "cuda")])
+                                          ({"init": "aligned"}, "init"), ({"device": "tpu"}, "device")])
 def test_bad_parameters(kwargs, match):
     with pytest.raises((ValueError, RuntimeError), match=match):
         XY((8, 8), **kwargs)

@@ -195,7 +195,14 @@ void bind_lattice(py::module_& m)
             },
             py::arg("sweeps"), py::arg("T"), py::arg("J"), py::arg("h"), py::arg("delta"))
         .def_property("step", &XYModel::step, &XYModel::set_step)
-        .def_property_readonly("seed", &XYModel::seed);
+        .def_property_readonly("seed", &XYModel::seed)
+        .def("dlpack", [](const XYModel& self) {  // θ: (R, *shape), or shape when R == 1
+            const PeriodicGrid& g = self.grid();
+            std::vector<std::int64_t> shape(g.n + 3 - g.dim, g.n + 3);
+            if (self.replicas() > 1) shape.insert(shape.begin(), self.replicas());
+            const std::uint8_t bits = self.double_precision() ? 64 : 32;
+            return to_dlpack(self.theta_buffer(), shape, DLDataType{2, bits, 1});
+        });
 }
 
 }  // namespace symbreak::bindings

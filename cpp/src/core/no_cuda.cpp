@@ -36,6 +36,19 @@ void ising_totals(const CheckerboardGeometry&, const std::int8_t*, std::int64_t,
     unavailable();
 }
 
+void xy_langevin(const PeriodicGrid&, int, const XYDeviceArrays<float>&, const XYStep*, std::int64_t, std::uint64_t,
+                 std::uint64_t, double*, int)
+{
+    unavailable();
+}
+void xy_langevin(const PeriodicGrid&, int, const XYDeviceArrays<double>&, const XYStep*, std::int64_t, std::uint64_t,
+                 std::uint64_t, double*, int)
+{
+    unavailable();
+}
+void xy_totals(const PeriodicGrid&, int, const XYDeviceArrays<float>&, XYTotals*, int) { unavailable(); }
+void xy_totals(const PeriodicGrid&, int, const XYDeviceArrays<double>&, XYTotals*, int) { unavailable(); }
+
 void ecd_step(const EcdStepTables&, const EcdStepBuffers&, const EcdHyper&, int, bool, std::uint64_t, int,
               std::uintptr_t)
 {

@@ -42,12 +42,7 @@ template <class Real>
 void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
 {
 #pragma omp parallel for schedule(static) if (total >= 4096)
-    for (std::int64_t e = 0; e < total; ++e) {
-        double s, c;
-        poly_sincos(static_cast<double>(theta[e]), s, c);
-        C[e] = static_cast<Real>(c);
-        S[e] = static_cast<Real>(s);
-    }
+    for (std::int64_t e = 0; e < total; ++e) xy_cos_sin(theta[e], C[e], S[e]);
 }
 
 // τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
@@ -62,22 +57,13 @@ void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const R
     const std::int64_t L = g.n[2], lines = g.n[0] * g.n[1], N = g.sites();
 #pragma omp parallel for schedule(static) if (N * replicas >= 4096)
     for (std::int64_t q = 0; q < lines * replicas; ++q) {
-        const std::int64_t r = q / lines, line = q - r * lines, base = r * N + line * L;
-        const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
-        // A 1D chain has no neighbouring lines and a 2D lattice two: unused slots repeat the line with weight 0
-        // (keeps the inner loop free of a variable trip count).
-        XYLine<Real> l{C, S, tau, omega, base, L, {base, base, base, base}, {0, 0, 0, 0}, static_cast<Real>(c.J),
-                       static_cast<Real>(c.h), static_cast<Real>(c.half_dt_over_I)};
-        if (g.dim >= 2) {
-            l.adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
-            l.adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
-            l.wgt[0] = l.wgt[1] = 1;
-        }
-        if (g.dim == 3) {
-            l.adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
-            l.adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
-            l.wgt[2] = l.wgt[3] = 1;
-        }
+        const std::int64_t r = q / lines, line = q - r * lines;
+        // Weight-0 slots (xy_adjacent_lines) keep the inner loop free of a variable trip count.
+        XYLine<Real> l{C, S, tau, omega, r * N + line * L, L, {}, {}, static_cast<Real>(c.J), static_cast<Real>(c.h),
+                       static_cast<Real>(c.half_dt_over_I)};
+        int wgt[4];
+        xy_adjacent_lines(g, r * N, line, l.adj, wgt);
+        for (int a = 0; a < 4; ++a) l.wgt[a] = static_cast<Real>(wgt[a]);
         kernel(l);
     }
 }

@@ -14,11 +14,7 @@ void baoa_loop(Real* __restrict__ th, Real* __restrict__ om, const Real* __restr
 {
 #pragma GCC ivdep  // the same promise for the double instantiation, where GCC drops the restrict information
     for (std::int64_t j = 0; j < len; ++j) {
-        ao[j] = xy_baoa(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c);
-        double sn, cn;
-        poly_sincos(static_cast<double>(th[j]), sn, cn);
-        cb[j] = static_cast<Real>(cn);
-        sb[j] = static_cast<Real>(sn);
+        ao[j] = xy_baoa_cs(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c, cb[j], sb[j]);
     }
 }
 
@@ -51,15 +47,8 @@ void line_interior(const Real* __restrict__ cl, const Real* __restrict__ sl, Rea
     const Real w0 = l.wgt[0], w1 = l.wgt[1], w2 = l.wgt[2], w3 = l.wgt[3], J = l.J, h = l.h;
 #pragma GCC ivdep  // τ never overlaps C or S
     for (std::int64_t x = 1; x + 1 < l.L; ++x) {
-        Real sc = cl[x + 1] + cl[x - 1], ss = sl[x + 1] + sl[x - 1];
-        sc += w0 * c0[x];
-        ss += w0 * s0[x];
-        sc += w1 * c1[x];
-        ss += w1 * s1[x];
-        sc += w2 * c2[x];
-        ss += w2 * s2[x];
-        sc += w3 * c3[x];
-        ss += w3 * s3[x];
+        const Real sc = xy_neighbour_sum(cl[x + 1], cl[x - 1], c0[x], c1[x], c2[x], c3[x], w0, w1, w2, w3);
+        const Real ss = xy_neighbour_sum(sl[x + 1], sl[x - 1], s0[x], s1[x], s2[x], s3[x], w0, w1, w2, w3);
         t[x] = xy_torque(cl[x], sl[x], sc, ss, J, h);
     }
 }
@@ -70,12 +59,13 @@ void torque_line(const XYLine<Real>& l)
     const Real* cl = l.C + l.base;
     const Real* sl = l.S + l.base;
     Real* t = l.tau + l.base;
-    const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {  // same sums as the interior
-        Real sc = cl[right] + cl[left], ss = sl[right] + sl[left];
-        for (int a = 0; a < 4; ++a) {
-            sc += l.wgt[a] * l.C[l.adj[a] + x];
-            ss += l.wgt[a] * l.S[l.adj[a] + x];
-        }
+    const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {
+        const std::int64_t* a = l.adj;
+        const Real* w = l.wgt;
+        const Real sc = xy_neighbour_sum(cl[right], cl[left], l.C[a[0] + x], l.C[a[1] + x], l.C[a[2] + x],
+                                         l.C[a[3] + x], w[0], w[1], w[2], w[3]);
+        const Real ss = xy_neighbour_sum(sl[right], sl[left], l.S[a[0] + x], l.S[a[1] + x], l.S[a[2] + x],
+                                         l.S[a[3] + x], w[0], w[1], w[2], w[3]);
         t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
     };
     edge(0, l.L - 1, 1);

@@ -1,8 +1,9 @@
 #include "symbreak/lattice/xy_model.hpp"
 
-#include <cstring>
+#include <vector>
 
 #include "symbreak/core/check.hpp"
+#include "symbreak/core/launch.hpp"
 #include "symbreak/lattice/xy_cpu.hpp"
 
 namespace symbreak {
@@ -19,6 +20,14 @@ PeriodicGrid make_grid(const std::vector<std::int64_t>& shape)
     }
     return g;
 }
+template <class Real>
+cuda::XYDeviceArrays<Real> device_arrays(const Buffer& theta, const Buffer& omega, const Buffer& tau,
+                                         const Buffer& cs, const Buffer& partial)
+{
+    auto* C = static_cast<Real*>(cs.data());
+    return {static_cast<Real*>(theta.data()), static_cast<Real*>(omega.data()), static_cast<Real*>(tau.data()), C,
+            C + cs.bytes() / (2 * sizeof(Real)), static_cast<double*>(partial.data())};
+}
 }  // namespace
 
 XYModel::XYModel(const std::vector<std::int64_t>& shape, int replicas, bool double_precision, Device device,
@@ -26,13 +35,17 @@ XYModel::XYModel(const std::vector<std::int64_t>& shape, int replicas, bool doub
     : grid_(make_grid(shape)), replicas_(replicas), double_(double_precision), seed_(seed)
 {
     SYMBREAK_REQUIRE(replicas >= 1, "replicas must be >= 1, got ", replicas);
-    SYMBREAK_REQUIRE(device == Device::cpu, "the XY model runs on the CPU only in this version (device='cpu')");
+    if (device == Device::cuda) cuda::require_device(device_id);
     theta_ = std::make_shared<Buffer>(bytes(), device, device_id);
     omega_ = std::make_shared<Buffer>(bytes(), device, device_id);
     tau_ = std::make_shared<Buffer>(bytes(), device, device_id);
-    std::memset(theta_->data(), 0, bytes());
-    std::memset(omega_->data(), 0, bytes());
-    std::memset(tau_->data(), 0, bytes());
+    if (device == Device::cuda) {
+        cs_ = std::make_shared<Buffer>(2 * bytes(), device, device_id);
+        partial_ = std::make_shared<Buffer>(
+            static_cast<std::size_t>(cuda::xy_partial_count(grid_, replicas)) * sizeof(double), device, device_id);
+    }
+    const std::vector<char> zeros(bytes(), 0);  // a valid (all-zero) state until set_state
+    for (auto* b : {&theta_, &omega_, &tau_}) (*b)->upload(zeros.data(), zeros.size());
 }
 
 std::size_t XYModel::bytes() const
@@ -40,14 +53,21 @@ std::size_t XYModel::bytes() const
     return static_cast<std::size_t>(grid_.sites() * replicas_) * (double_ ? sizeof(double) : sizeof(float));
 }
 
+// τ of host angles into tau_ (computed on the host, uploaded when tau_ is on the device).
+template <class Real>
+void XYModel::host_torques(const void* theta, double J, double h)
+{
+    std::vector<Real> tau(on_cuda() ? static_cast<std::size_t>(grid_.sites() * replicas_) : 0);
+    Real* out = on_cuda() ? tau.data() : static_cast<Real*>(tau_->data());
+    cpu::xy_torques(grid_, replicas_, static_cast<const Real*>(theta), out, J, h);
+    if (on_cuda()) tau_->upload(tau.data(), bytes());
+}
+
 void XYModel::set_state(const void* theta, const void* omega, double J, double h)
 {
     theta_->upload(theta, bytes());
     omega_->upload(omega, bytes());
-    if (double_)
-        cpu::xy_torques(grid_, replicas_, static_cast<const double*>(theta_->data()), static_cast<double*>(tau_->data()), J, h);
-    else
-        cpu::xy_torques(grid_, replicas_, static_cast<const float*>(theta_->data()), static_cast<float*>(tau_->data()), J, h);
+    double_ ? host_torques<double>(theta, J, h) : host_torques<float>(theta, J, h);
 }
 
 void XYModel::get_state(void* theta, void* omega) const
@@ -59,7 +79,13 @@ void XYModel::get_state(void* theta, void* omega) const
 XYSeries XYModel::measure(double T) const
 {
     std::vector<XYTotals> t(static_cast<std::size_t>(replicas_));
-    if (double_)
+    if (on_cuda() && double_)
+        cuda::xy_totals(grid_, replicas_, device_arrays<double>(*theta_, *omega_, *tau_, *cs_, *partial_), t.data(),
+                        theta_->device_id());
+    else if (on_cuda())
+        cuda::xy_totals(grid_, replicas_, device_arrays<float>(*theta_, *omega_, *tau_, *cs_, *partial_), t.data(),
+                        theta_->device_id());
+    else if (double_)
         cpu::xy_totals(grid_, replicas_, static_cast<const double*>(theta_->data()),
                        static_cast<const double*>(omega_->data()), t.data());
     else
@@ -93,7 +119,11 @@ XYSeries XYModel::run_impl(const std::vector<double>& temperatures, std::int64_t
         steps.clear();
         for (std::int64_t i = 0; i < len; ++i)
             steps.push_back(xy_step_coefficients(p.dt, p.gamma, temperatures[done + i], p.I, p.J, p.h));
-        cpu::xy_langevin(grid_, replicas_, theta, omega, tau, steps.data(), len, seed_, step_, post_o.data());
+        if (on_cuda())
+            cuda::xy_langevin(grid_, replicas_, device_arrays<Real>(*theta_, *omega_, *tau_, *cs_, *partial_),
+                              steps.data(), len, seed_, step_, post_o.data(), theta_->device_id());
+        else
+            cpu::xy_langevin(grid_, replicas_, theta, omega, tau, steps.data(), len, seed_, step_, post_o.data());
         step_ += static_cast<std::uint64_t>(len);
         if (measure_every > 0 && len == chunk) {
             XYSeries m = measure(temperatures[done + len - 1]);
@@ -119,17 +149,23 @@ XYSeries XYModel::run(const std::vector<double>& temperatures, std::int64_t meas
     return double_ ? run_impl<double>(temperatures, measure_every, p) : run_impl<float>(temperatures, measure_every, p);
 }
 
+template <class Real>
+double XYModel::metropolis_impl(std::int64_t sweeps, double T, double J, double h, double delta)
+{
+    std::vector<Real> host(on_cuda() ? static_cast<std::size_t>(grid_.sites() * replicas_) : 0);
+    Real* theta = on_cuda() ? host.data() : static_cast<Real*>(theta_->data());
+    if (on_cuda()) theta_->download(theta, bytes());
+    const double rate = cpu::xy_metropolis(grid_, replicas_, theta, sweeps, T, J, h, delta, seed_, step_);
+    if (on_cuda()) theta_->upload(theta, bytes());
+    host_torques<Real>(theta, J, h);
+    return rate;
+}
+
 double XYModel::metropolis(std::int64_t sweeps, double T, double J, double h, double delta)
 {
     SYMBREAK_REQUIRE(T > 0, "the Metropolis sampler needs T > 0, got ", T);
-    double rate;
-    if (double_) {
-        rate = cpu::xy_metropolis(grid_, replicas_, static_cast<double*>(theta_->data()), sweeps, T, J, h, delta, seed_, step_);
-        cpu::xy_torques(grid_, replicas_, static_cast<const double*>(theta_->data()), static_cast<double*>(tau_->data()), J, h);
-    } else {
-        rate = cpu::xy_metropolis(grid_, replicas_, static_cast<float*>(theta_->data()), sweeps, T, J, h, delta, seed_, step_);
-        cpu::xy_torques(grid_, replicas_, static_cast<const float*>(theta_->data()), static_cast<float*>(tau_->data()), J, h);
-    }
+    const double rate = double_ ? metropolis_impl<double>(sweeps, T, J, h, delta)
+                                : metropolis_impl<float>(sweeps, T, J, h, delta);
     step_ += static_cast<std::uint64_t>(sweeps);
     return rate;
 }

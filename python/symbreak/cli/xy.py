@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--gamma", type=float, default=1.0, help="friction γ >= 0 (default: 1)")
     q.add_argument("--dt", type=float, default=0.1, help="time step > 0 (default: 0.1)")
     q.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     q.add_argument("--seed", type=int, default=0, help="random seed, 0 <= seed < 2**64 (default: 0)")
     q.add_argument("--measure-every", type=int_at_least(1), default=20, metavar="K",
                    help="steps between measurements (default: 20)")
@@ -58,7 +59,7 @@ def _run_xy(args: argparse.Namespace) -> int:
     if k > args.steps:
         raise ValueError(f"--measure-every ({k}) must not exceed --steps ({args.steps})")
     xy = XY(tuple(args.shape), T=float(full.values[0]), gamma=args.gamma, dt=args.dt, seed=args.seed,
-            dtype=args.dtype)
+            dtype=args.dtype, device=args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     blocks = args.steps // k
     snap_at = set(np.rint(np.linspace(0, blocks - 1, args.snapshots)).astype(int).tolist()) if args.snapshots else set()

@@ -28,7 +28,9 @@ class XY:
 
     Dynamics: Langevin with friction γ at temperature T, integrated by BAOAB (spec/physics.md); γ = 0 and T = 0
     give the symplectic (NVE) velocity Verlet. Every Gaussian kick comes from Philox keyed by (seed, step) and
-    the site's global index replica · N + site, so replica 0 of an ensemble is exactly the single-lattice run.
+    the site's global index replica · N + site, so replica 0 of an ensemble is exactly the single-lattice run,
+    and ``device="cuda"`` computes the same θ and ω bit for bit as ``device="cpu"`` (cuda/lattice/xy.cu; the
+    observables' sums agree to round-off).
 
     Args:
         shape: ``(L,)``, ``(L0, L1)`` or ``(L0, L1, L2)``, sides >= 3, periodic.
@@ -36,7 +38,7 @@ class XY:
         gamma: friction γ >= 0 (1/time). dt: time step > 0. I: inertia > 0. J: coupling. h: field.
         replicas: R >= 1 independent lattices advanced together (one C++ call for all of them).
         seed: Philox seed; also seeds the ``"random"`` initial angles and Maxwellian ω.
-        device: ``"cpu"`` (the CUDA kernels of the XY model are not written yet).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``: where θ, ω and τ live and the steps run.
         dtype: ``"float64"`` or ``"float32"`` state.
         init: ``"random"`` (uniform θ, Maxwellian ω at T), ``"ordered"`` (θ = 0, Maxwellian ω) or an array of
             angles of shape ``shape`` or ``(replicas, *shape)``.
@@ -62,9 +64,7 @@ class XY:
         self._replicas = require_int("replicas", replicas, 1, 2**20)
         self._dtype = DTYPES[require_choice("dtype", dtype, tuple(DTYPES))]
         kind, index = resolve_device(device)
-        if kind != "cpu":
-            raise ValueError("device must be 'cpu' for the XY model: its CUDA kernels are not written yet")
-        self._device = kind
+        self._device, self._device_index = kind, index
         seed = require_int("seed", seed, 0, 2**64 - 1)
         self._core = _core.lattice.XYCore(list(self._shape), self._replicas, self._dtype is np.float64, kind, index,
                                           seed)
@@ -74,6 +74,10 @@ class XY:
     @property
     def shape(self) -> tuple[int, ...]:
         return self._shape
+
+    @property
+    def device(self) -> str:
+        return self._device if self._device == "cpu" else f"cuda:{self._device_index}"
 
     @property
     def sites(self) -> int:
@@ -121,14 +125,16 @@ class XY:
         cols = self._observables(out)
         cols["T_kin"] = self._I * self._per_replica(out["omega2_post_o"]) / self.sites
         meta = {"shape": list(self._shape), "replicas": self._replicas, "J": self._J, "h": self._h, "I": self._I,
-                "gamma": self._gamma, "dt": self._dt, "seed": self.seed, "schedule": sched.description}
+                "gamma": self._gamma, "dt": self._dt, "seed": self.seed, "device": self.device,
+                "schedule": sched.description}
         m = cols.pop("abs_m")
         return RunResult(step=out["step"], T=out["T"], m=m, abs_m=m, u=cols.pop("u"), sites=self.sites, meta=meta,
                          extra=cols)
 
     def metropolis(self, sweeps: int, *, delta: float = 1.0) -> float:
         """Metropolis Monte Carlo sweeps at the current T (proposals θ + δ(2u - 1)): an independent reference
-        sampler for equilibrium averages. ω is untouched. Returns the acceptance rate."""
+        sampler for equilibrium averages. ω is untouched. Returns the acceptance rate. On CUDA the sweeps run on
+        the CPU on a copy of θ (the same numbers as on ``device="cpu"``), which is copied back."""
         return self._core.metropolis(require_int("sweeps", sweeps, 0), require_positive("T", self._T), self._J,
                                      self._h, require_positive("delta", delta))
 
@@ -162,9 +168,21 @@ class XY:
     def _reshape(self, a: np.ndarray) -> np.ndarray:
         return a.reshape(self._shape if self._replicas == 1 else (self._replicas, *self._shape))
 
+    # -- zero-copy access --------------------------------------------------------------------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None):
+        """The live angles θ in [-π, π) without a copy (``torch.from_dlpack(xy)``, ``np.from_dlpack(xy)`` on the
+        CPU): the model's dtype, shape ``shape`` (``(replicas, *shape)`` when R > 1), C order, on the model's
+        device. Every run ends synchronised, so any consumer stream may read it. Writes through the view skip the
+        torque update: assign ``load_state_dict`` instead."""
+        return self._core.dlpack()
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0) if self._device == "cpu" else (2, self._device_index)
+
     # -- state -------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Parameters, step count, angles and velocities: loading it continues bit-identically."""
+        """Parameters, step count, angles and velocities (numpy): loading it, on either device, continues
+        bit-identically."""
         theta, omega = self._core.get_state()
         return {"format": _STATE_FORMAT, "shape": list(self._shape), "replicas": self._replicas, "T": self._T,
                 "gamma": self._gamma, "dt": self._dt, "I": self._I, "J": self._J, "h": self._h, "seed": self.seed,
@@ -204,4 +222,4 @@ class XY:
 
     def __repr__(self) -> str:
         return (f"XY(shape={self._shape}, T={self._T:g}, gamma={self._gamma:g}, dt={self._dt:g}, "
-                f"replicas={self._replicas}, step={self.step})")
+                f"replicas={self._replicas}, device={self.device!r}, step={self.step})")

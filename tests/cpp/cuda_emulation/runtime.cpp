@@ -19,4 +19,7 @@ void* malloc(std::size_t bytes, int)
 
 void free(void* ptr, int) noexcept { std::free(ptr); }
 
+void copy_to_device(void* dst, const void* src, std::size_t bytes, int) { std::memcpy(dst, src, bytes); }
+void copy_to_host(void* dst, const void* src, std::size_t bytes, int) { std::memcpy(dst, src, bytes); }
+
 }  // namespace symbreak::cuda

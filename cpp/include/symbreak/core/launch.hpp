@@ -9,6 +9,7 @@
 
 #include "symbreak/lattice/geometry.hpp"
 #include "symbreak/lattice/ising.hpp"
+#include "symbreak/lattice/xy.hpp"
 #include "symbreak/optim/ecd.hpp"
 #include "symbreak/optim/tensor_list.hpp"
 
@@ -32,6 +33,32 @@ void ising_sweep(const CheckerboardGeometry& g, std::int8_t* spins, std::int64_t
 // Σ s_i and Σ_<ij> s_i s_j of replica r in out[2 r], out[2 r + 1], exact (integer) and deterministic.
 void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t replicas,
                   std::int64_t* out, int device_id, std::uintptr_t stream);
+
+// XY rotors (cuda/lattice/xy.cu): the device arrays of R stacked replicas, R·N values each (C, S: cos θ and
+// sin θ scratch), and partial: xy_partial_count() doubles of reduction scratch.
+template <class Real>
+struct XYDeviceArrays {
+    Real* theta;
+    Real* omega;
+    Real* tau;
+    Real* C;
+    Real* S;
+    double* partial;
+};
+constexpr std::int64_t kXYReduceSites = 2048;  // sites of one replica that one reduction block sums
+inline std::int64_t xy_partial_count(const PeriodicGrid& g, int replicas)
+{
+    return 4 * replicas * ((g.sites() + kXYReduceSites - 1) / kXYReduceSites);
+}
+// n BAOAB steps, cpu::xy_langevin's contract (tau holds the torques of the current angles on entry and exit;
+// post_o, host memory, may be null), bit for bit in θ, ω and τ. Returns synchronised.
+void xy_langevin(const PeriodicGrid& g, int replicas, const XYDeviceArrays<float>& a, const XYStep* steps,
+                 std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o, int device_id);
+void xy_langevin(const PeriodicGrid& g, int replicas, const XYDeviceArrays<double>& a, const XYStep* steps,
+                 std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o, int device_id);
+// Per-replica totals into host memory (R entries), deterministic; equal to cpu::xy_totals up to round-off.
+void xy_totals(const PeriodicGrid& g, int replicas, const XYDeviceArrays<float>& a, XYTotals* out, int device_id);
+void xy_totals(const PeriodicGrid& g, int replicas, const XYDeviceArrays<double>& a, XYTotals* out, int device_id);
 
 // Fused ECD-family step. Every pointer is device memory that stays valid across steps (the caller caches the
 // tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces

@@ -84,6 +84,63 @@ SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, XYStep c) 
     return after_o;
 }
 
+// cos θ and sin θ of one site, rounded to the lattice's precision: the C and S arrays of the torque pass.
+template <class Real>
+SYMBREAK_HD void xy_cos_sin(Real theta, Real& c, Real& s)
+{
+    double sn, cn;
+    poly_sincos(static_cast<double>(theta), sn, cn);
+    c = static_cast<Real>(cn);
+    s = static_cast<Real>(sn);
+}
+
+// The first pass of a step for one site: B A O A, then cos and sin of the new angle; returns ω right after O.
+template <class Real>
+SYMBREAK_HD Real xy_baoa_cs(Real& theta, Real& omega, Real tau, Real xi, XYStep c, Real& cos_out, Real& sin_out)
+{
+    const Real after_o = xy_baoa(theta, omega, tau, xi, c);
+    xy_cos_sin(theta, cos_out, sin_out);
+    return after_o;
+}
+
+// The neighbours' cos (or sin) sum of a site in the one order every backend adds them: right + left along the
+// last axis, then the four neighbouring lines' slots (xy_adjacent_lines) times their weights. Adding 0 · v for
+// a missing slot keeps 1D, 2D and 3D one expression (and one rounding sequence).
+template <class Real>
+SYMBREAK_HD Real xy_neighbour_sum(Real right, Real left, Real v0, Real v1, Real v2, Real v3, Real w0, Real w1, Real w2,
+                                  Real w3)
+{
+    Real sum = right + left;
+    sum += w0 * v0;
+    sum += w1 * v1;
+    sum += w2 * v2;
+    sum += w3 * v3;
+    return sum;
+}
+
+// Starts of the lines neighbouring line `line` (along the last axis) of the replica stored from `offset`:
+// slots 0, 1 along the middle axis (+1, -1), slots 2, 3 along the first axis. A slot a lower-dimensional
+// lattice lacks repeats the line itself with weight 0.
+SYMBREAK_HD void xy_adjacent_lines(const PeriodicGrid& g, std::int64_t offset, std::int64_t line, std::int64_t adj[4],
+                                   int wgt[4])
+{
+    const std::int64_t L = g.n[2], q0 = line / g.n[1], q1 = line - q0 * g.n[1], self = offset + line * L;
+    for (int a = 0; a < 4; ++a) {
+        adj[a] = self;
+        wgt[a] = 0;
+    }
+    if (g.dim >= 2) {
+        adj[0] = offset + (q0 * g.n[1] + (q1 + 1 == g.n[1] ? 0 : q1 + 1)) * L;
+        adj[1] = offset + (q0 * g.n[1] + (q1 == 0 ? g.n[1] - 1 : q1 - 1)) * L;
+        wgt[0] = wgt[1] = 1;
+    }
+    if (g.dim == 3) {
+        adj[2] = offset + ((q0 + 1 == g.n[0] ? 0 : q0 + 1) * g.n[1] + q1) * L;
+        adj[3] = offset + ((q0 == 0 ? g.n[0] - 1 : q0 - 1) * g.n[1] + q1) * L;
+        wgt[2] = wgt[3] = 1;
+    }
+}
+
 // The closing B with the new torque.
 template <class Real>
 SYMBREAK_HD void xy_b(Real& omega, Real tau, const XYStep& c)

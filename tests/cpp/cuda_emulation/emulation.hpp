@@ -1,12 +1,12 @@
 // Runs CUDA kernels on the CPU, to test the logic of the kernels in cuda/ where no GPU exists: the threads of a
 // block are fibers (ucontext) on one OS thread, each run until it reaches a barrier or ends. __syncthreads is a
 // block barrier; a warp shuffle (__shfl_down_sync) is a barrier of the warp's 32 lanes, which then read each
-// other's values. Blocks, warps between block barriers and threads between barriers run in shuffled orders
-// (atomics then land in varying orders, as on a GPU); __shared__ is a static (blocks run one after another). emulate_launches.py
-// rewrites each kernel<<<grid, block, ...>>>(args) into emu::launch(grid, block, ...) (stream and dynamic shared
-// memory ignored: launches run in order). This checks the algorithm (indexing, barriers, reductions, flags,
-// state) against the CPU code; not GPU rounding, the memory model (a fiber runs alone between barriers, so races
-// within a barrier interval cannot show) or speed.
+// other's values. Blocks, the warps of a block between its barriers, and the lanes of a warp run in shuffled
+// orders (atomics then land in varying orders, as on a GPU); __shared__ is a static (blocks run one after
+// another). emulate_launches.py rewrites each kernel<<<grid, block, ...>>>(args) into emu::launch(grid, block,
+// ...) (stream and dynamic shared memory ignored: launches run in order). This checks the algorithm (indexing,
+// barriers, reductions, flags, state) against the CPU code; not GPU rounding, the memory model (a thread runs
+// alone from barrier to barrier, so a race inside one interval cannot show) or speed.
 #pragma once
 #include <ucontext.h>
 
@@ -41,7 +41,7 @@ namespace emu {
 
 constexpr unsigned kWarp = 32;
 
-enum class Stop { ready, block_barrier, warp_barrier, done };
+enum class Stop { ready, block_barrier, warp_barrier, done };  // where a fiber last stopped
 
 struct Fiber {
     ucontext_t context;
@@ -75,41 +75,41 @@ inline void wait(Stop at)
     swapcontext(&fibers[current].context, &scheduler);
 }
 
-// One block. Between block barriers warps run independently: a warp chosen at random runs its ready threads (in
-// shuffled order) until each stops; when all its lanes wait at a shuffle they are ready again. So a warp may run
-// far ahead of another, as the GPU allows, and a missing barrier can show. When no thread is ready, every thread
-// waiting at __syncthreads is released. A shuffle that part of its warp does not reach, and threads returning
-// while others wait at __syncthreads (undefined on a GPU), are reported and fatal.
+// One block. Between block barriers the warps run one at a time, in random order, each until every lane waits at
+// __syncthreads or has ended; its lanes run in shuffled order, meeting at each shuffle. A GPU may run warps so far
+// apart, so a missing __syncthreads shows (a warp reading shared memory another warp has already overwritten, or
+// not yet written). A shuffle that part of its warp does not reach, and threads returning while others wait at
+// __syncthreads (undefined on a GPU), are reported and fatal.
 inline void run_block(unsigned threads)
 {
-    std::vector<unsigned> ready(threads), warp;
-    std::iota(ready.begin(), ready.end(), 0u);
-    while (true) {
-        if (!ready.empty()) {
-            const unsigned w = ready[order_rng() % ready.size()] / kWarp;
-            const auto in_w =
-                std::stable_partition(ready.begin(), ready.end(), [w](unsigned t) { return t / kWarp != w; });
-            warp.assign(in_w, ready.end());
-            ready.erase(in_w, ready.end());
-            std::shuffle(warp.begin(), warp.end(), order_rng);
-            for (unsigned t : warp) {
-                current = t;
-                thread_index = {t % block_dim.x, t / block_dim.x % block_dim.y, t / (block_dim.x * block_dim.y)};
-                swapcontext(&scheduler, &fibers[t].context);
-            }
-            const unsigned begin = w * kWarp, end = std::min(threads, begin + kWarp);
-            const auto at = std::count_if(fibers.begin() + begin, fibers.begin() + end,
-                                          [](const Fiber& f) { return f.stop == Stop::warp_barrier; });
-            if (at == 0) continue;
-            if (at != end - begin) fatal("a warp shuffle with the full mask that part of the warp does not reach");
-            for (unsigned t = begin; t < end; ++t) ready.push_back(t);
-            continue;
+    std::vector<unsigned> warps((threads + kWarp - 1) / kWarp), lanes;
+    for (bool first = true;; first = false) {
+        if (!first) {
+            const auto waiting = std::count_if(fibers.begin(), fibers.begin() + threads,
+                                               [](const Fiber& f) { return f.stop == Stop::block_barrier; });
+            if (waiting == 0) return;
+            if (waiting != threads) fatal("threads of a block returned while others wait in __syncthreads");
         }
-        const auto waiting = std::count_if(fibers.begin(), fibers.begin() + threads,
-                                           [](const Fiber& f) { return f.stop == Stop::block_barrier; });
-        if (waiting == 0) return;
-        if (waiting != threads) fatal("threads of a block returned while others wait in __syncthreads");
-        for (unsigned t = 0; t < threads; ++t) ready.push_back(t);
+        std::iota(warps.begin(), warps.end(), 0u);
+        std::shuffle(warps.begin(), warps.end(), order_rng);
+        for (unsigned w : warps) {
+            const unsigned begin = w * kWarp, end = std::min(threads, begin + kWarp);
+            lanes.resize(end - begin);
+            for (bool run = true; run;) {  // every lane is ready, or waits at a shuffle all lanes reached
+                std::iota(lanes.begin(), lanes.end(), begin);
+                std::shuffle(lanes.begin(), lanes.end(), order_rng);
+                for (unsigned t : lanes) {
+                    current = t;
+                    thread_index = {t % block_dim.x, t / block_dim.x % block_dim.y, t / (block_dim.x * block_dim.y)};
+                    swapcontext(&scheduler, &fibers[t].context);
+                }
+                const auto at = std::count_if(fibers.begin() + begin, fibers.begin() + end,
+                                              [](const Fiber& f) { return f.stop == Stop::warp_barrier; });
+                if (at != 0 && at != end - begin)
+                    fatal("a warp shuffle with the full mask that part of the warp does not reach");
+                run = at != 0;
+            }
+        }
     }
 }
 

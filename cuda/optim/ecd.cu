@@ -153,7 +153,7 @@ __global__ void rescale_kernel(Tables t, const double* partial, const double* g,
     if (threadIdx.x == 0) {
         double norm2 = 0;
         for (int c = 0; c < t.n_chunks; ++c) norm2 += partial[c];  // same order in every block
-        scale = static_cast<float>(sqrt(g[kSlotP2] / norm2));
+        scale = static_cast<float>(sqrt(g[kSlotP2]) / sqrt(norm2));  // the CPU's P / ‖p‖, rounded alike
     }
     __syncthreads();
     const int c = blockIdx.x, i = t.chunk_tensor[c];

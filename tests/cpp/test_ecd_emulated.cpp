@@ -14,6 +14,8 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "symbreak/core/launch.hpp"  // symbreak::cuda::ecd_step is the emulated step in this test
@@ -204,7 +206,12 @@ TEST_P(Steps, EqualCpuStepBitForBit)
 
 INSTANTIATE_TEST_SUITE_P(EcdEmulated, Steps,
                          testing::Combine(testing::Values(cpu::EcdKind::ecd, cpu::EcdKind::ecdsep), testing::Bool(),
-                                          testing::Bool()));
+                                          testing::Bool()),
+                         [](const testing::TestParamInfo<Steps::ParamType>& info) {
+                             return std::string(std::get<0>(info.param) == cpu::EcdKind::ecd ? "Ecd" : "EcdSep") +
+                                    (std::get<1>(info.param) ? "Noise" : "NoNoise") +
+                                    (std::get<2>(info.param) ? "Decay" : "NoDecay");
+                         });
 
 // A non-finite gradient or loss skips the step on both sides, leaving everything but the status slot bit-identical,
 // before and after the first step; the next finite step goes on as on the CPU.

@@ -30,10 +30,12 @@ constexpr std::int64_t kChunk = 1 << 16;  // _fused._CHUNK
 std::size_t element_bytes(DType t) { return t == DType::float32 ? 4 : 2; }
 
 // One optimizer's tensors on one side. Tensor 3 spans two chunks; a frozen tensor of 500 elements sits between
-// tensors 2 and 3 (count_frozen: it counts in d and in the offsets).
+// tensors 2 and 3 (count_frozen: it counts in d and in the offsets); tensor 2 has a bf16 gradient for its fp32
+// parameter.
 struct Model {
     std::vector<std::int64_t> numel{1, 37, 1000, 70001, 257};
     std::vector<DType> dtype{DType::float32, DType::bfloat16, DType::float32, DType::float32, DType::float16};
+    std::vector<DType> grad_dtype{DType::float32, DType::bfloat16, DType::bfloat16, DType::float32, DType::float16};
     std::vector<std::int64_t> offset;
     std::vector<float> lr{0.05f, 0.03f, 0.05f, 0.02f, 0.04f}, eta{1.0f, 1.5f, 1.0f, 2.0f, 1.0f}, wd;
     std::vector<std::vector<unsigned char>> params, grads;
@@ -50,7 +52,7 @@ struct Model {
             at += numel[i] + (i == 2 ? 500 : 0);
             wd.push_back(decay && i % 2 == 0 ? 0.01f * static_cast<float>(i + 1) : 0.0f);
             params.emplace_back(numel[i] * element_bytes(dtype[i]));
-            grads.emplace_back(params.back().size());
+            grads.emplace_back(numel[i] * element_bytes(grad_dtype[i]));
             momenta.emplace_back(numel[i], 0.0f);  // torch.zeros, as _base creates them
             for (std::int64_t j = 0; j < numel[i]; ++j) store_from_float(dtype[i], params[i].data(), j, normal(rng));
         }
@@ -67,10 +69,10 @@ struct Model {
         for (int i = 0; i < count(); ++i)
             for (std::int64_t j = 0; j < numel[i]; ++j) {
                 const float th = load_as_float(dtype[i], params[i].data(), j);
-                store_from_float(dtype[i], grads[i].data(), j, scale * (th + 0.5f * normal(rng)));
+                store_from_float(grad_dtype[i], grads[i].data(), j, scale * (th + 0.5f * normal(rng)));
             }
     }
-    void set_grad(int i, std::int64_t j, float v) { store_from_float(dtype[i], grads[i].data(), j, v); }
+    void set_grad(int i, std::int64_t j, float v) { store_from_float(grad_dtype[i], grads[i].data(), j, v); }
 };
 
 // The CPU fused step over a Model.
@@ -88,7 +90,7 @@ struct Cpu {
             gr.push_back(m.grads[i].data());
             mo.push_back(m.momenta[i].data());
         }
-        const TensorList t{m.count(), p.data(), m.dtype.data(), gr.data(), m.dtype.data(), mo.data(),
+        const TensorList t{m.count(), p.data(), m.dtype.data(), gr.data(), m.grad_dtype.data(), mo.data(),
                            m.numel.data(), m.offset.data(), m.wd.data()};
         cpu::ecd_step(kind, t, m.lr.data(), m.eta.data(), hp, loss, g.data(), seed, m.d, {});
     }
@@ -110,7 +112,7 @@ struct Gpu {
     std::vector<void*> params;
     std::vector<const void*> grads;
     std::vector<float*> momenta;
-    std::vector<int> param_dtype, chunk_tensor;
+    std::vector<int> param_dtype, grad_dtype, chunk_tensor;
     std::vector<std::int64_t> chunk_begin;
     std::vector<int> flag{0};
     DeviceBytes partial, sums, coeffs, noise_partial;
@@ -126,6 +128,7 @@ struct Gpu {
             grads.push_back(m.grads[i].data());
             momenta.push_back(m.momenta[i].data());
             param_dtype.push_back(static_cast<int>(m.dtype[i]));
+            grad_dtype.push_back(static_cast<int>(m.grad_dtype[i]));
             for (std::int64_t b = 0; b < m.numel[i]; b += kChunk) {
                 chunk_tensor.push_back(i);
                 chunk_begin.push_back(b);
@@ -148,7 +151,7 @@ struct Gpu {
             if (!initialized && kind == cpu::EcdKind::ecd) g[kSlotD] = m.d;
         }
         loss = loss_value;
-        const cuda::EcdStepTables t{params.data(), param_dtype.data(), grads.data(), param_dtype.data(),
+        const cuda::EcdStepTables t{params.data(), param_dtype.data(), grads.data(), grad_dtype.data(),
                                     momenta.data(), m.numel.data(), m.offset.data(), m.lr.data(), m.eta.data(),
                                     m.wd.data(), chunk_tensor.data(), chunk_begin.data(), m.count(),
                                     static_cast<int>(chunk_tensor.size()), kChunk};
@@ -188,7 +191,7 @@ class Steps : public testing::TestWithParam<std::tuple<cpu::EcdKind, bool, bool>
 TEST_P(Steps, EqualCpuStepBitForBit)
 {
     const auto [kind, noise, decay] = GetParam();
-    const EcdHyper hp = hyper(kind, noise, decay);
+    const EcdHyper hp = hyper(kind, noise, decay);  // with decay: ECD's global projection, ECDSep from rest
     Cpu cpu{Model(decay)};
     Gpu gpu(cpu.m);
     for (int step = 0; step < 6; ++step) {

@@ -8,7 +8,9 @@
 // order (GPU: 256 strided threads, a tree, then chunks; CPU: 8 lanes per 8192-element block, then blocks), so
 // P², E and F̃ agree to round-off: at most 1.2e-14 relative in these runs, 1e-12 allowed (a wrong or missing term
 // moves them by far more). The coefficients are such doubles rounded to float, which a difference that small
-// changes only at a rounding boundary (no step of these fixed data is one).
+// changes only at a rounding boundary (no step of these fixed data is one). What only a GPU can show (device
+// rounding: FMA contraction, libdevice log/sin/cos in the noise; the memory model; speed) is left to the
+// gpu-marked tests of tests/test_optim_ecd.py.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -2,7 +2,7 @@
 // the same spins after every sweep (integer rule, same Philox words: bit for bit) and the same totals, for 2D and
 // 3D, both algorithms, a field, stacked replicas whose Philox groups straddle replica boundaries, and totals whose
 // grid-stride loops over sites and replicas run more than once. What only a GPU can show (the memory model,
-// speed) is left to tests/test_lattice_cuda.py.
+// speed) is left to the gpu-marked tests of tests/test_lattice_ising.py.
 #include <gtest/gtest.h>
 
 #include <numeric>

@@ -62,7 +62,7 @@ __global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, E
     const bool ok = kind == 0 ? ecd_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs)
                               : ecdsep_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs);
     g[kSlotStatus] = ok ? kApplied : kFloor;
-    g[kSlotNu] = kind == 0 ? hp.nu / sqrt(g[kSlotD]) : hp.nu;
+    if (ok) g[kSlotNu] = kind == 0 ? hp.nu / sqrt(g[kSlotD]) : hp.nu;  // a skipped step changes only the status
     go[0] = ok ? 1 : 0;
 }
 
@@ -115,13 +115,17 @@ __global__ void update_kernel(Tables t, const EcdCoeffs* coeffs, const int* go)
     }
 }
 
-// p ← p / P + ν z and per-chunk ‖p‖² partials (only when the step ran).
+// Noise runs when the step ran and, as on the CPU, only with a momentum to rescale to (P > 0): at P = 0 (all
+// gradients zero) p / P would turn the zero momenta into NaN.
+__device__ bool noise_runs(const double* g, const int* go) { return go[0] && g[kSlotP2] > 0; }
+
+// p ← p / P + ν z and per-chunk ‖p‖² partials.
 __global__ void noise_kernel(Tables t, const double* g, const int* go, PhiloxKey key, RngId id, double* partial)
 {
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     __shared__ double acc[kThreads];
     acc[threadIdx.x] = 0;
-    if (go[0]) {
+    if (noise_runs(g, go)) {
         const float inv_P = static_cast<float>(1.0 / sqrt(g[kSlotP2])), nu = static_cast<float>(g[kSlotNu]);
         const std::uint64_t step = static_cast<std::uint64_t>(g[kSlotStep]);
         const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
@@ -144,12 +148,12 @@ __global__ void noise_kernel(Tables t, const double* g, const int* go, PhiloxKey
 
 __global__ void rescale_kernel(Tables t, const double* partial, const double* g, const int* go)
 {
-    if (!go[0]) return;
+    if (!noise_runs(g, go)) return;
     __shared__ float scale;
     if (threadIdx.x == 0) {
         double norm2 = 0;
         for (int c = 0; c < t.n_chunks; ++c) norm2 += partial[c];  // same order in every block
-        scale = static_cast<float>(sqrt(g[kSlotP2] / norm2));
+        scale = static_cast<float>(sqrt(g[kSlotP2]) / sqrt(norm2));  // the CPU's P / ‖p‖, rounded alike
     }
     __syncthreads();
     const int c = blockIdx.x, i = t.chunk_tensor[c];

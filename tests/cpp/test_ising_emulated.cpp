@@ -5,6 +5,8 @@
 // speed) is left to the gpu-marked tests of tests/test_lattice_ising.py.
 #include <gtest/gtest.h>
 
+#include "checkerboard_test_geometry.hpp"
+
 #include <numeric>
 #include <vector>
 
@@ -15,17 +17,6 @@
 using namespace symbreak;
 
 namespace {
-
-CheckerboardGeometry geometry(const std::vector<std::int64_t>& shape)
-{
-    CheckerboardGeometry g;
-    g.dim = static_cast<int>(shape.size());
-    g.rows = 1;
-    for (int a = 0; a < g.dim; ++a) g.n[a] = shape[a];
-    for (int a = 0; a < g.dim - 1; ++a) g.rows *= shape[a];
-    g.W = shape.back() / 2;
-    return g;
-}
 
 struct Case {
     std::vector<std::int64_t> shape;

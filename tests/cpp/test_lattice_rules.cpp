@@ -2,6 +2,8 @@
 // coordinates, and the vectorised CPU sweep against a per-site reference that does exactly what the CUDA
 // kernel does (one Philox call per thread, philox_group_half layout, ising_update).
 #include <gtest/gtest.h>
+
+#include "checkerboard_test_geometry.hpp"
 #include <omp.h>
 
 #include <algorithm>
@@ -14,17 +16,6 @@
 using namespace symbreak;
 
 namespace {
-
-CheckerboardGeometry geometry(std::vector<std::int64_t> shape)
-{
-    CheckerboardGeometry g;
-    g.dim = static_cast<int>(shape.size());
-    g.rows = 1;
-    for (int a = 0; a < g.dim; ++a) g.n[a] = shape[a];
-    for (int a = 0; a < g.dim - 1; ++a) g.rows *= shape[a];
-    g.W = shape.back() / 2;
-    return g;
-}
 
 std::vector<std::int64_t> coords(const CheckerboardGeometry& g, std::int64_t site)
 {

@@ -131,8 +131,9 @@ void BM_HalfVsFull(benchmark::State& st)
     std::vector<double> ms[2];
     for (auto _ : st) {
         double total = 0;
+        const std::size_t round = ms[0].size();
         for (int k = 0; k < 2; ++k) {
-            const int which = (k + ms[0].size()) % 2;
+            const int which = static_cast<int>((k + round) % 2);
             const auto t0 = std::chrono::steady_clock::now();
             if (what == 0) e[which]->forces_now();
             else if (what == 1) e[which]->rebuild_now();

@@ -378,6 +378,7 @@ private:
             const std::int64_t longest = blocks_ ? *std::max_element(kmax_.begin(), kmax_.end()) : 0;
             if (longest <= stride_) break;
             stride_ = longest + longest / 4 + 8;  // room to grow before the next reallocation
+            if (half_) stride_ = (stride_ + 15) & ~std::int64_t{15};  // rows padded to whole vectors
         }
         const double closest = blocks_ ? *std::min_element(min_r2_.begin(), min_r2_.end()) : INFINITY;
         if (closest < s_.min_distance * s_.min_distance) report_overlap();

@@ -221,8 +221,12 @@ namespace {
 
 // Half lists (only j > i in the sorted order; row i at nbr[i · stride]), summed with Newton's third law:
 // each pair is evaluated once and its force added to i and subtracted from j. SIMD runs over the j's of one
-// i, which are distinct, so the scatter to them has no conflicts within a vector. The caller zeroes f (one
+// i, which are distinct, so the scatter to them has no conflicts within a vector. Rows are padded with i to
+// whole 64-byte vectors (no scalar remainder loop; the padding adds zero to i). The caller zeroes f (one
 // array per thread: rows of different threads reach the same j) and adds the arrays up.
+template <class T>
+constexpr int kHalfPad = 64 / sizeof(T);
+
 template <class T, int D, class P, bool kEnergy, bool kDamp>
 void half_force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
 {
@@ -232,7 +236,7 @@ void half_force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0,
         double eb = 0, wb = 0;
         for (std::int64_t i = b * W; i < std::min<std::int64_t>((b + 1) * W, a.n); ++i) {
             const std::int32_t* row = a.nbr + i * a.stride;
-            const int cnt = a.count[i];
+            const int cnt = a.count[i], padded = (cnt + kHalfPad<T> - 1) & ~(kHalfPad<T> - 1);
             T xi[D], vi[D];
             for (int d = 0; d < D; ++d) {
                 xi[d] = a.x[d][i];
@@ -240,14 +244,14 @@ void half_force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0,
             }
             T f0 = 0, f1 = 0, f2 = 0, e = 0, w = 0;
 #pragma omp simd reduction(+ : f0, f1, f2, e, w)
-            for (int k = 0; k < cnt; ++k) {
+            for (int k = 0; k < padded; ++k) {
                 const std::int32_t j = row[k];
                 T dx[D], r2 = 0;
                 for (int d = 0; d < D; ++d) {
                     dx[d] = md_min_image(xi[d] - a.x[d][j], a.L[d], a.half_L[d]);
                     r2 += dx[d] * dx[d];
                 }
-                const bool in = r2 < a.rc2;
+                const bool in = (k < cnt) & (r2 < a.rc2);
                 const T rs = in ? r2 : a.rc2;
                 T fr, en;
                 pot.eval(rs, fr, en);
@@ -305,7 +309,7 @@ void md_forces_half(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_
 }
 
 // The half list of the particles of blocks [b0, b1): the candidates of each run that come after i.
-// kmax[b] is the longest list of the block (the driver grows the stride from it).
+// kmax[b] is the longest list of the block (the driver grows the stride from it, in whole vectors).
 template <class T, int D>
 void md_build_half_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
 {
@@ -342,6 +346,7 @@ void md_build_half_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t
             const int stored = std::min(c, kMaxFound);
             std::int32_t* row = a.nbr + i * a.stride;
             std::copy(found, found + stored, row);
+            std::fill(row + stored, row + ((stored + kHalfPad<T> - 1) & ~(kHalfPad<T> - 1)), static_cast<std::int32_t>(i));
             a.count[i] = c;
             km = std::max(km, c);
             // The closest pair (overlap check), over the stored row as in the full list.

@@ -378,7 +378,6 @@ private:
             const std::int64_t longest = blocks_ ? *std::max_element(kmax_.begin(), kmax_.end()) : 0;
             if (longest <= stride_) break;
             stride_ = longest + longest / 4 + 8;  // room to grow before the next reallocation
-            if (half_) stride_ = (stride_ + 15) & ~std::int64_t{15};  // rows padded to whole vectors
         }
         const double closest = blocks_ ? *std::min_element(min_r2_.begin(), min_r2_.end()) : INFINITY;
         if (closest < s_.min_distance * s_.min_distance) report_overlap();
@@ -390,7 +389,7 @@ private:
         for (std::int64_t i = 0; i < n_; ++i)
             for (std::int64_t k = 0; k < std::min<std::int64_t>(count_[i], stride_); ++k) {
                 const std::int64_t b = i / kMDBlock, l = i % kMDBlock;
-                const std::int32_t j = half_ ? nbr_[i * stride_ + k] : nbr_[(b * stride_ + k) * kMDBlock + l];
+                const std::int32_t j = nbr_[(b * stride_ + k) * kMDBlock + l];
                 double r2 = 0;
                 for (int d = 0; d < D; ++d) {
                     const double dx = md_min_image<double>(x_[d][i] - static_cast<double>(x_[d][j]), L_[d], half_L_[d]);
@@ -409,7 +408,7 @@ private:
 
     MDSetup s_;
     std::int64_t n_, blocks_ = 0, step_ = 0, rebuilds_ = 0, stride_ = 0;
-    bool half_;  // MDList::half: rows nbr_[i · stride_], j > i only
+    bool half_;  // MDList::half: j > i only, Newton's third law
     Kernels<T, D> kernels_;
     std::vector<std::array<std::vector<T>, D>> half_f_;  // force arrays of threads 1, 2, ...
     std::array<std::vector<T>, D> x_, v_, f_, xref_;

@@ -60,9 +60,15 @@ int append_neighbours(T* r2, int m, std::int32_t j0, std::int64_t i, T rl2, std:
 // One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
 // its own list, or a pair beyond r_cut, evaluates the potential at r_cut and adds zero: branch-free, and the
 // sum of each particle still runs over its own neighbours in list order.
-template <class T, int D, class P, bool kEnergy, bool kDamp>
+// kHalf (half list, j > i only): the pair forces of the block are also kept and subtracted from the j's after
+// it, in scalar code (lanes may share a j; padding entries subtract zero from i itself). f is added to, not
+// overwritten: the caller zeroes it, one array per thread, and adds them up.
+template <class T, int D, class P, bool kEnergy, bool kDamp, bool kHalf>
 void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
 {
+    thread_local std::vector<T> pair_force;
+    if constexpr (kHalf) pair_force.resize(static_cast<std::size_t>(a.stride * D * W));
+    T* const g = pair_force.data();
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
         const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
@@ -103,39 +109,63 @@ void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std:
                     fr -= a.damping * wgt * wgt * dv / rs;
                 }
                 fr = in ? fr : T(0);
-                for (int d = 0; d < D; ++d) fi[d][l] += fr * dx[d];
+                for (int d = 0; d < D; ++d) {
+                    fi[d][l] += fr * dx[d];
+                    if constexpr (kHalf) g[(k * D + d) * W + l] = fr * dx[d];
+                }
             }
         }
-        for (int l = 0; l < lanes; ++l)
-            for (int d = 0; d < D; ++d) a.f[d][i0 + l] = fi[d][l];
+        if constexpr (kHalf) {
+            for (int k = 0; k < km; ++k) {
+                const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
+                for (int l = 0; l < W; ++l)
+                    for (int d = 0; d < D; ++d) a.f[d][row[l]] -= g[(k * D + d) * W + l];
+            }
+            for (int l = 0; l < lanes; ++l)
+                for (int d = 0; d < D; ++d) a.f[d][i0 + l] += fi[d][l];
+        } else {
+            for (int l = 0; l < lanes; ++l)
+                for (int d = 0; d < D; ++d) a.f[d][i0 + l] = fi[d][l];
+        }
         if constexpr (kEnergy) {
-            double es = 0, ws = 0;  // every pair is seen from both ends: halve
+            double es = 0, ws = 0;
             for (int l = 0; l < lanes; ++l) {
                 es += e[l];
                 ws += w[l];
             }
-            a.energy[b] = 0.5 * es;
-            a.virial[b] = 0.5 * ws;
+            const double share = kHalf ? 1.0 : 0.5;  // a full list sees every pair from both ends
+            a.energy[b] = share * es;
+            a.virial[b] = share * ws;
         }
     }
 }
 
-template <class T, int D, class P>
+template <bool kHalf, class T, int D, class P>
 void force_dispatch(const MDForceArgs<T, D>& a, const P& pot, std::int64_t b0, std::int64_t b1)
 {
     const bool energy = a.energy != nullptr, damp = a.damping != T(0);
-    if (energy && damp) force_blocks<T, D, P, true, true>(a, pot, b0, b1);
-    else if (energy) force_blocks<T, D, P, true, false>(a, pot, b0, b1);
-    else if (damp) force_blocks<T, D, P, false, true>(a, pot, b0, b1);
-    else force_blocks<T, D, P, false, false>(a, pot, b0, b1);
+    if (energy && damp) force_blocks<T, D, P, true, true, kHalf>(a, pot, b0, b1);
+    else if (energy) force_blocks<T, D, P, true, false, kHalf>(a, pot, b0, b1);
+    else if (damp) force_blocks<T, D, P, false, true, kHalf>(a, pot, b0, b1);
+    else force_blocks<T, D, P, false, false, kHalf>(a, pot, b0, b1);
 }
+
+// The neighbours of the particles of blocks [b0, b1): full lists, or (kHalf) only the candidates after i.
+template <bool kHalf, class T, int D>
+void build_lists(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1);
 
 }  // namespace
 
 template <class T, int D>
 void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
 {
-    with_potential<T>(p, [&](const auto& pot) { force_dispatch(a, pot, b0, b1); });
+    with_potential<T>(p, [&](const auto& pot) { force_dispatch<false>(a, pot, b0, b1); });
+}
+
+template <class T, int D>
+void md_forces_half(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
+{
+    with_potential<T>(p, [&](const auto& pot) { force_dispatch<true>(a, pot, b0, b1); });
 }
 
 // Full lists (both i→j and j→i): each particle sums its own force, so no two threads write the same
@@ -143,6 +173,21 @@ void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0,
 // not stored; the driver then grows the stride and builds again.
 template <class T, int D>
 void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
+{
+    build_lists<false>(a, b0, b1);
+}
+
+// Half lists (j > i in the sorted order), in the same layout: each pair once, for md_forces_half.
+template <class T, int D>
+void md_build_half_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
+{
+    build_lists<true>(a, b0, b1);
+}
+
+namespace {
+
+template <bool kHalf, class T, int D>
+void build_lists(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
 {
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
@@ -166,7 +211,9 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                     const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
                     // A run is a contiguous range of particles: distances in SIMD over chunks of it, then the
                     // neighbours among them are appended.
-                    for (std::int32_t j0 = a.cell_start[a.runs[2 * r]]; j0 < j1; j0 += kChunk) {
+                    std::int32_t first = a.cell_start[a.runs[2 * r]];
+                    if constexpr (kHalf) first = std::max(first, static_cast<std::int32_t>(i + 1));
+                    for (std::int32_t j0 = first; j0 < j1; j0 += kChunk) {
                         const int m = std::min<std::int32_t>(kChunk, j1 - j0);
                         T r2[kChunk];
 #pragma omp simd
@@ -217,153 +264,7 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
     }
 }
 
-namespace {
-
-// Half lists (only j > i in the sorted order; row i at nbr[i · stride]), summed with Newton's third law:
-// each pair is evaluated once and its force added to i and subtracted from j. SIMD runs over the j's of one
-// i, which are distinct, so the scatter to them has no conflicts within a vector. Rows are padded with i to
-// whole 64-byte vectors (no scalar remainder loop; the padding adds zero to i). The caller zeroes f (one
-// array per thread: rows of different threads reach the same j) and adds the arrays up.
-template <class T>
-constexpr int kHalfPad = 64 / sizeof(T);
-
-template <class T, int D, class P, bool kEnergy, bool kDamp>
-void half_force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
-{
-    T* f[D];
-    for (int d = 0; d < D; ++d) f[d] = a.f[d];
-    for (std::int64_t b = b0; b < b1; ++b) {
-        double eb = 0, wb = 0;
-        for (std::int64_t i = b * W; i < std::min<std::int64_t>((b + 1) * W, a.n); ++i) {
-            const std::int32_t* row = a.nbr + i * a.stride;
-            const int cnt = a.count[i], padded = (cnt + kHalfPad<T> - 1) & ~(kHalfPad<T> - 1);
-            T xi[D], vi[D];
-            for (int d = 0; d < D; ++d) {
-                xi[d] = a.x[d][i];
-                vi[d] = kDamp ? a.v[d][i] : T(0);
-            }
-            T f0 = 0, f1 = 0, f2 = 0, e = 0, w = 0;
-#pragma omp simd reduction(+ : f0, f1, f2, e, w)
-            for (int k = 0; k < padded; ++k) {
-                const std::int32_t j = row[k];
-                T dx[D], r2 = 0;
-                for (int d = 0; d < D; ++d) {
-                    dx[d] = md_min_image(xi[d] - a.x[d][j], a.L[d], a.half_L[d]);
-                    r2 += dx[d] * dx[d];
-                }
-                const bool in = (k < cnt) & (r2 < a.rc2);
-                const T rs = in ? r2 : a.rc2;
-                T fr, en;
-                pot.eval(rs, fr, en);
-                if constexpr (kEnergy) {
-                    e += in ? en : T(0);
-                    w += in ? fr * r2 : T(0);
-                }
-                if constexpr (kDamp) {
-                    T dv = 0;
-                    for (int d = 0; d < D; ++d) dv += dx[d] * (vi[d] - a.v[d][j]);
-                    const T wgt = T(1) - std::sqrt(rs) * a.inv_rc;
-                    fr -= a.damping * wgt * wgt * dv / rs;
-                }
-                fr = in ? fr : T(0);
-                const T g0 = fr * dx[0], g1 = fr * dx[1];
-                f0 += g0;
-                f1 += g1;
-                f[0][j] -= g0;
-                f[1][j] -= g1;
-                if constexpr (D == 3) {
-                    const T g2 = fr * dx[D - 1];
-                    f2 += g2;
-                    f[2][j] -= g2;
-                }
-            }
-            f[0][i] += f0;
-            f[1][i] += f1;
-            if constexpr (D == 3) f[2][i] += f2;
-            eb += e;
-            wb += w;
-        }
-        if constexpr (kEnergy) {
-            a.energy[b] = eb;
-            a.virial[b] = wb;
-        }
-    }
-}
-
-template <class T, int D, class P>
-void half_force_dispatch(const MDForceArgs<T, D>& a, const P& pot, std::int64_t b0, std::int64_t b1)
-{
-    const bool energy = a.energy != nullptr, damp = a.damping != T(0);
-    if (energy && damp) half_force_blocks<T, D, P, true, true>(a, pot, b0, b1);
-    else if (energy) half_force_blocks<T, D, P, true, false>(a, pot, b0, b1);
-    else if (damp) half_force_blocks<T, D, P, false, true>(a, pot, b0, b1);
-    else half_force_blocks<T, D, P, false, false>(a, pot, b0, b1);
-}
-
 }  // namespace
-
-template <class T, int D>
-void md_forces_half(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
-{
-    with_potential<T>(p, [&](const auto& pot) { half_force_dispatch(a, pot, b0, b1); });
-}
-
-// The half list of the particles of blocks [b0, b1): the candidates of each run that come after i.
-// kmax[b] is the longest list of the block (the driver grows the stride from it, in whole vectors).
-template <class T, int D>
-void md_build_half_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
-{
-    std::vector<std::int32_t>& found_list = scratch_list();
-    found_list.resize(static_cast<std::size_t>(a.stride) + kChunk);
-    std::int32_t* found = found_list.data();
-    const int kMaxFound = static_cast<int>(a.stride);
-    for (std::int64_t b = b0; b < b1; ++b) {
-        int km = 0;
-        T closest = std::numeric_limits<T>::infinity();
-        for (std::int64_t i = b * W; i < std::min<std::int64_t>((b + 1) * W, a.n); ++i) {
-            T xi[D];
-            for (int d = 0; d < D; ++d) xi[d] = a.x[d][i];
-            const std::int32_t cell = a.cell_of[i];
-            int c = 0;
-            for (std::int32_t r = a.run_start[cell]; r < a.run_start[cell + 1]; ++r) {
-                const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
-                for (std::int32_t j0 = std::max<std::int32_t>(a.cell_start[a.runs[2 * r]], static_cast<std::int32_t>(i + 1));
-                     j0 < j1; j0 += kChunk) {
-                    const int m = std::min<std::int32_t>(kChunk, j1 - j0);
-                    T r2[kChunk];
-#pragma omp simd
-                    for (int t = 0; t < m; ++t) {
-                        T s = 0;
-                        for (int d = 0; d < D; ++d) {
-                            const T dx = md_min_image(xi[d] - a.x[d][j0 + t], a.L[d], a.half_L[d]);
-                            s += dx * dx;
-                        }
-                        r2[t] = s;
-                    }
-                    c = append_neighbours(r2, m, j0, i, a.rl2, found, c, kMaxFound);
-                }
-            }
-            const int stored = std::min(c, kMaxFound);
-            std::int32_t* row = a.nbr + i * a.stride;
-            std::copy(found, found + stored, row);
-            std::fill(row + stored, row + ((stored + kHalfPad<T> - 1) & ~(kHalfPad<T> - 1)), static_cast<std::int32_t>(i));
-            a.count[i] = c;
-            km = std::max(km, c);
-            // The closest pair (overlap check), over the stored row as in the full list.
-#pragma omp simd reduction(min : closest)
-            for (int k = 0; k < stored; ++k) {
-                T r2 = 0;
-                for (int d = 0; d < D; ++d) {
-                    const T dx = md_min_image(xi[d] - a.x[d][row[k]], a.L[d], a.half_L[d]);
-                    r2 += dx * dx;
-                }
-                closest = std::min(closest, r2);
-            }
-        }
-        a.kmax[b] = km;
-        a.min_r2[b] = static_cast<double>(closest);
-    }
-}
 
 #define SYMBREAK_MD_INSTANTIATE(T, D)                                                                         \
     template void md_forces<T, D>(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t); \

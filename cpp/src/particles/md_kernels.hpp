@@ -1,7 +1,7 @@
 // The force and neighbour-list loops, compiled once per instruction set (md_kernels.cpp built three times
 // with -ffp-contract=off, so every variant rounds identically) and chosen at load time. Each call handles
-// the particle blocks [b0, b1). The *_half variants: half list with Newton's third law (the benchmarked
-// alternative, MDList::half).
+// the particle blocks [b0, b1). The *_half variants: half lists (j > i) in the same layout, forces with
+// Newton's third law (MDList::half, the benchmarked alternative).
 #pragma once
 #include <cstdint>
 

@@ -66,7 +66,7 @@ int append_neighbours(T* r2, int m, std::int32_t j0, std::int64_t i, T rl2, std:
 template <class T, int D, class P, bool kEnergy, bool kDamp, bool kHalf>
 void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
 {
-    thread_local std::vector<T> pair_force;
+    thread_local std::vector<T> pair_force;  // kHalf: the pair forces of one block, [k][d][lane]
     if constexpr (kHalf) pair_force.resize(static_cast<std::size_t>(a.stride * D * W));
     T* const g = pair_force.data();
     for (std::int64_t b = b0; b < b1; ++b) {

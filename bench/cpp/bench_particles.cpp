@@ -2,10 +2,12 @@
 // 3D LJ at the LAMMPS bench/in.lj conditions (fcc, ρ = 0.8442, T = 1.44, r_c = 2.5, skin 0.3) and a 2D LJ
 // liquid at ρ = 0.8. Rates are particles (or particle-steps) per second; threads as set by OMP_NUM_THREADS.
 // The *_CUDA variants run the GPU engine on device 0 (skipped without one); each timed call ends with a
-// device synchronisation.
+// device synchronisation. BM_HalfVsFull times the CPU engine's full list against the half list with Newton's
+// third law (MDList::half), alternating the two in one process.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -113,6 +115,49 @@ void BM_StepNVE(benchmark::State& st)
         static_cast<double>(st.iterations() * kSteps) / std::max<std::int64_t>(1, e->counters().rebuilds - before);
 }
 
+// Full list (A) against half list (B) on one state, alternating A B, B A, ... in one process; counters:
+// medians in ms of one force pass (what 0), one rebuild (sort + list, what 1) or one velocity-Verlet step
+// with rebuilds as needed (what 2, 50-step runs after 50 steps off the lattice).
+void BM_HalfVsFull(benchmark::State& st)
+{
+    State s = bench_state(st);
+    const int what = static_cast<int>(st.range(2));
+    constexpr int kSteps = 50;
+    std::unique_ptr<ParticleEngine> e[2] = {make_particle_engine(s.setup, s.x.data(), s.v.data(), MDList::full),
+                                            make_particle_engine(s.setup, s.x.data(), s.v.data(), MDList::half)};
+    if (what == 2)
+        for (auto& x : e) x->advance(kSteps, nullptr, MDIntegrator::verlet, 0.005, 0, 0, false);
+    std::int64_t rebuilds[2] = {e[0]->counters().rebuilds, e[1]->counters().rebuilds}, steps = 0;
+    std::vector<double> ms[2];
+    for (auto _ : st) {
+        double total = 0;
+        const std::size_t round = ms[0].size();
+        for (int k = 0; k < 2; ++k) {
+            const int which = static_cast<int>((k + round) % 2);
+            const auto t0 = std::chrono::steady_clock::now();
+            if (what == 0) e[which]->forces_now();
+            else if (what == 1) e[which]->rebuild_now();
+            else e[which]->advance(kSteps, nullptr, MDIntegrator::verlet, 0.005, 0, 0, false);
+            const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            ms[which].push_back(1e3 * dt / (what == 2 ? kSteps : 1));
+            total += dt;
+        }
+        steps += kSteps;
+        st.SetIterationTime(total);
+    }
+    const auto median = [](std::vector<double> v) {
+        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+        return v[v.size() / 2];
+    };
+    st.counters["full_ms"] = median(ms[0]);
+    st.counters["half_ms"] = median(ms[1]);
+    st.counters["half/full"] = median(ms[1]) / median(ms[0]);
+    if (what == 2) {
+        st.counters["steps/rebuild_full"] = static_cast<double>(steps) / std::max<std::int64_t>(1, e[0]->counters().rebuilds - rebuilds[0]);
+        st.counters["steps/rebuild_half"] = static_cast<double>(steps) / std::max<std::int64_t>(1, e[1]->counters().rebuilds - rebuilds[1]);
+    }
+}
+
 // Args: {dimension, 1 = float32 / 0 = float64}.
 void args(benchmark::internal::Benchmark* b)
 {
@@ -125,6 +170,13 @@ void args(benchmark::internal::Benchmark* b)
 BENCHMARK(BM_Forces<false>)->Name("BM_Forces")->Apply(args);
 BENCHMARK(BM_ListBuild<false>)->Name("BM_ListBuild")->Apply(args);
 BENCHMARK(BM_StepNVE<false>)->Name("BM_StepNVE")->Apply(args);
+// Pairs of runs: 30 of forces, 15 of rebuilds, 5 of 50 steps.
+BENCHMARK(BM_HalfVsFull)->ArgNames({"dim", "f32", "what"})->ArgsProduct({{3, 2}, {0, 1}, {0}})->Iterations(30)
+    ->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HalfVsFull)->ArgNames({"dim", "f32", "what"})->ArgsProduct({{3, 2}, {0, 1}, {1}})->Iterations(15)
+    ->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HalfVsFull)->ArgNames({"dim", "f32", "what"})->ArgsProduct({{3, 2}, {0, 1}, {2}})->Iterations(5)
+    ->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Forces<true>)->Name("BM_Forces_CUDA")->Apply(args);
 BENCHMARK(BM_ListBuild<true>)->Name("BM_ListBuild_CUDA")->Apply(args);
 BENCHMARK(BM_StepNVE<true>)->Name("BM_StepNVE_CUDA")->Apply(args);

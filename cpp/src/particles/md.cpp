@@ -20,15 +20,20 @@ template <class T, int D>
 struct Kernels {
     void (*forces)(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t);
     void (*build)(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
+    void (*forces_half)(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t);
+    void (*build_half)(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
 };
 
 template <class T, int D>
 Kernels<T, D> pick_kernels()
 {
     using namespace cpu;
-    if (__builtin_cpu_supports("x86-64-v4")) return {x86_64_v4::md_forces<T, D>, x86_64_v4::md_build_list<T, D>};
-    if (__builtin_cpu_supports("x86-64-v3")) return {x86_64_v3::md_forces<T, D>, x86_64_v3::md_build_list<T, D>};
-    return {x86_64_v1::md_forces<T, D>, x86_64_v1::md_build_list<T, D>};
+#define SYMBREAK_MD_KERNELS(ns) \
+    {ns::md_forces<T, D>, ns::md_build_list<T, D>, ns::md_forces_half<T, D>, ns::md_build_half_list<T, D>}
+    if (__builtin_cpu_supports("x86-64-v4")) return SYMBREAK_MD_KERNELS(x86_64_v4);
+    if (__builtin_cpu_supports("x86-64-v3")) return SYMBREAK_MD_KERNELS(x86_64_v3);
+    return SYMBREAK_MD_KERNELS(x86_64_v1);
+#undef SYMBREAK_MD_KERNELS
 }
 
 // Blocks of kMDBlock particles handed to one thread at a time (static: the same split every run).
@@ -47,7 +52,8 @@ void parallel_blocks(std::int64_t blocks, F&& f)
 template <class T, int D>
 class Engine final : public ParticleEngine {
 public:
-    Engine(const MDSetup& s, const double* x, const double* v) : s_(s), n_(s.n), kernels_(pick_kernels<T, D>())
+    Engine(const MDSetup& s, const double* x, const double* v, MDList list)
+        : s_(s), n_(s.n), half_(list == MDList::half), kernels_(pick_kernels<T, D>())
     {
         blocks_ = (n_ + kMDBlock - 1) / kMDBlock;
         for (int d = 0; d < D; ++d) {
@@ -162,6 +168,7 @@ public:
     {
         double total = 0;
         for (std::int64_t i = 0; i < n_; ++i) total += count_[i];
+        if (half_) total *= 2;  // each pair is listed once
         return {step_, rebuilds_, stride_, n_ ? total / n_ : 0.0};
     }
 
@@ -236,7 +243,8 @@ private:
             a.virial = block_w_.data();
         }
         const PairParams p = s_.pair;
-        parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { kernels_.forces(a, p, b0, b1); });
+        if (half_) half_forces(a, out);
+        else parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { kernels_.forces(a, p, b0, b1); });
         if (energy) {
             potential_ = virial_ = 0;
             for (std::int64_t b = 0; b < blocks_; ++b) {  // fixed order: the same sum for every thread count
@@ -245,6 +253,31 @@ private:
             }
         }
         measured_ = energy;
+    }
+
+    // Half list: thread t scatters into its own array (thread 0 into out), zeroed first; out += the others
+    // after. Contiguous block ranges per thread; energy and virial per block as in the full list.
+    void half_forces(MDForceArgs<T, D> a, std::array<std::vector<T>, D>& out)
+    {
+        const bool parallel = blocks_ * kMDBlock >= kParallelMin;
+        const int threads = parallel ? omp_get_max_threads() : 1;
+        if (static_cast<int>(half_f_.size()) < threads - 1) half_f_.resize(threads - 1);
+#pragma omp parallel num_threads(threads)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            MDForceArgs<T, D> mine = a;
+            for (int d = 0; d < D; ++d) {
+                std::vector<T>& dst = t == 0 ? out[d] : half_f_[t - 1][d];
+                dst.assign(n_, T(0));
+                mine.f[d] = dst.data();
+            }
+            kernels_.forces_half(mine, s_.pair, blocks_ * t / nt, blocks_ * (t + 1) / nt);
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (std::int64_t i = 0; i < n_; ++i)
+                for (int d = 0; d < D; ++d)
+                    for (int u = 1; u < nt; ++u) out[d][i] += half_f_[u - 1][d][i];
+        }
     }
 
     // The cell grid of md_cells.hpp (shared with the CUDA engine, which must sort exactly as this driver).
@@ -340,7 +373,8 @@ private:
             a.n = n_;
             a.rl2 = static_cast<T>(rl * rl);
             a.min_r2 = min_r2_.data();
-            parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { kernels_.build(a, b0, b1); });
+            const auto build = half_ ? kernels_.build_half : kernels_.build;
+            parallel_blocks(blocks_, [&](std::int64_t b0, std::int64_t b1) { build(a, b0, b1); });
             const std::int64_t longest = blocks_ ? *std::max_element(kmax_.begin(), kmax_.end()) : 0;
             if (longest <= stride_) break;
             stride_ = longest + longest / 4 + 8;  // room to grow before the next reallocation
@@ -374,7 +408,9 @@ private:
 
     MDSetup s_;
     std::int64_t n_, blocks_ = 0, step_ = 0, rebuilds_ = 0, stride_ = 0;
+    bool half_;  // MDList::half: j > i only, Newton's third law
     Kernels<T, D> kernels_;
+    std::vector<std::array<std::vector<T>, D>> half_f_;  // force arrays of threads 1, 2, ...
     std::array<std::vector<T>, D> x_, v_, f_, xref_;
     std::vector<std::int32_t> tag_, perm_, cell_of_, cell_start_, nbr_, count_, kmax_;
     MDCellGrid grid_;
@@ -386,14 +422,15 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& s, const double* x, const double* v)
+std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& s, const double* x, const double* v,
+                                                     MDList list)
 {
     if (s.dim == 2) {
-        if (s.single) return std::make_unique<Engine<float, 2>>(s, x, v);
-        return std::make_unique<Engine<double, 2>>(s, x, v);
+        if (s.single) return std::make_unique<Engine<float, 2>>(s, x, v, list);
+        return std::make_unique<Engine<double, 2>>(s, x, v, list);
     }
-    if (s.single) return std::make_unique<Engine<float, 3>>(s, x, v);
-    return std::make_unique<Engine<double, 3>>(s, x, v);
+    if (s.single) return std::make_unique<Engine<float, 3>>(s, x, v, list);
+    return std::make_unique<Engine<double, 3>>(s, x, v, list);
 }
 
 const char* md_kernel_isa()

@@ -60,9 +60,15 @@ int append_neighbours(T* r2, int m, std::int32_t j0, std::int64_t i, T rl2, std:
 // One block of kMDBlock particles, one SIMD lane each (gathers of the neighbours' coordinates). A lane past
 // its own list, or a pair beyond r_cut, evaluates the potential at r_cut and adds zero: branch-free, and the
 // sum of each particle still runs over its own neighbours in list order.
-template <class T, int D, class P, bool kEnergy, bool kDamp>
+// kHalf (half list, j > i only): the pair forces of the block are also kept and subtracted from the j's after
+// it, in scalar code (lanes may share a j; padding entries subtract zero from i itself). f is added to, not
+// overwritten: the caller zeroes it, one array per thread, and adds them up.
+template <class T, int D, class P, bool kEnergy, bool kDamp, bool kHalf>
 void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std::int64_t b1)
 {
+    thread_local std::vector<T> pair_force;  // kHalf: the pair forces of one block, [k][d][lane]
+    if constexpr (kHalf) pair_force.resize(static_cast<std::size_t>(a.stride * D * W));
+    T* const g = pair_force.data();
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
         const int lanes = static_cast<int>(std::min<std::int64_t>(W, a.n - i0));
@@ -103,39 +109,63 @@ void force_blocks(const MDForceArgs<T, D>& a, const P pot, std::int64_t b0, std:
                     fr -= a.damping * wgt * wgt * dv / rs;
                 }
                 fr = in ? fr : T(0);
-                for (int d = 0; d < D; ++d) fi[d][l] += fr * dx[d];
+                for (int d = 0; d < D; ++d) {
+                    fi[d][l] += fr * dx[d];
+                    if constexpr (kHalf) g[(k * D + d) * W + l] = fr * dx[d];
+                }
             }
         }
-        for (int l = 0; l < lanes; ++l)
-            for (int d = 0; d < D; ++d) a.f[d][i0 + l] = fi[d][l];
+        if constexpr (kHalf) {
+            for (int k = 0; k < km; ++k) {
+                const std::int32_t* row = nb + static_cast<std::int64_t>(k) * W;
+                for (int l = 0; l < W; ++l)
+                    for (int d = 0; d < D; ++d) a.f[d][row[l]] -= g[(k * D + d) * W + l];
+            }
+            for (int l = 0; l < lanes; ++l)
+                for (int d = 0; d < D; ++d) a.f[d][i0 + l] += fi[d][l];
+        } else {
+            for (int l = 0; l < lanes; ++l)
+                for (int d = 0; d < D; ++d) a.f[d][i0 + l] = fi[d][l];
+        }
         if constexpr (kEnergy) {
-            double es = 0, ws = 0;  // every pair is seen from both ends: halve
+            double es = 0, ws = 0;
             for (int l = 0; l < lanes; ++l) {
                 es += e[l];
                 ws += w[l];
             }
-            a.energy[b] = 0.5 * es;
-            a.virial[b] = 0.5 * ws;
+            const double share = kHalf ? 1.0 : 0.5;  // a full list sees every pair from both ends
+            a.energy[b] = share * es;
+            a.virial[b] = share * ws;
         }
     }
 }
 
-template <class T, int D, class P>
+template <bool kHalf, class T, int D, class P>
 void force_dispatch(const MDForceArgs<T, D>& a, const P& pot, std::int64_t b0, std::int64_t b1)
 {
     const bool energy = a.energy != nullptr, damp = a.damping != T(0);
-    if (energy && damp) force_blocks<T, D, P, true, true>(a, pot, b0, b1);
-    else if (energy) force_blocks<T, D, P, true, false>(a, pot, b0, b1);
-    else if (damp) force_blocks<T, D, P, false, true>(a, pot, b0, b1);
-    else force_blocks<T, D, P, false, false>(a, pot, b0, b1);
+    if (energy && damp) force_blocks<T, D, P, true, true, kHalf>(a, pot, b0, b1);
+    else if (energy) force_blocks<T, D, P, true, false, kHalf>(a, pot, b0, b1);
+    else if (damp) force_blocks<T, D, P, false, true, kHalf>(a, pot, b0, b1);
+    else force_blocks<T, D, P, false, false, kHalf>(a, pot, b0, b1);
 }
+
+// The neighbours of the particles of blocks [b0, b1): full lists, or (kHalf) only the candidates after i.
+template <bool kHalf, class T, int D>
+void build_lists(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1);
 
 }  // namespace
 
 template <class T, int D>
 void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
 {
-    with_potential<T>(p, [&](const auto& pot) { force_dispatch(a, pot, b0, b1); });
+    with_potential<T>(p, [&](const auto& pot) { force_dispatch<false>(a, pot, b0, b1); });
+}
+
+template <class T, int D>
+void md_forces_half(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0, std::int64_t b1)
+{
+    with_potential<T>(p, [&](const auto& pot) { force_dispatch<true>(a, pot, b0, b1); });
 }
 
 // Full lists (both i→j and j→i): each particle sums its own force, so no two threads write the same
@@ -143,6 +173,21 @@ void md_forces(const MDForceArgs<T, D>& a, const PairParams& p, std::int64_t b0,
 // not stored; the driver then grows the stride and builds again.
 template <class T, int D>
 void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
+{
+    build_lists<false>(a, b0, b1);
+}
+
+// Half lists (j > i in the sorted order), in the same layout: each pair once, for md_forces_half.
+template <class T, int D>
+void md_build_half_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
+{
+    build_lists<true>(a, b0, b1);
+}
+
+namespace {
+
+template <bool kHalf, class T, int D>
+void build_lists(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
 {
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t i0 = b * W;
@@ -166,7 +211,9 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
                     const std::int32_t j1 = a.cell_start[a.runs[2 * r + 1]];
                     // A run is a contiguous range of particles: distances in SIMD over chunks of it, then the
                     // neighbours among them are appended.
-                    for (std::int32_t j0 = a.cell_start[a.runs[2 * r]]; j0 < j1; j0 += kChunk) {
+                    std::int32_t first = a.cell_start[a.runs[2 * r]];
+                    if constexpr (kHalf) first = std::max(first, static_cast<std::int32_t>(i + 1));
+                    for (std::int32_t j0 = first; j0 < j1; j0 += kChunk) {
                         const int m = std::min<std::int32_t>(kChunk, j1 - j0);
                         T r2[kChunk];
 #pragma omp simd
@@ -217,9 +264,13 @@ void md_build_list(const MDListArgs<T, D>& a, std::int64_t b0, std::int64_t b1)
     }
 }
 
+}  // namespace
+
 #define SYMBREAK_MD_INSTANTIATE(T, D)                                                                         \
     template void md_forces<T, D>(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t); \
-    template void md_build_list<T, D>(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
+    template void md_build_list<T, D>(const MDListArgs<T, D>&, std::int64_t, std::int64_t);                 \
+    template void md_forces_half<T, D>(const MDForceArgs<T, D>&, const PairParams&, std::int64_t, std::int64_t); \
+    template void md_build_half_list<T, D>(const MDListArgs<T, D>&, std::int64_t, std::int64_t);
 SYMBREAK_MD_INSTANTIATE(float, 2)
 SYMBREAK_MD_INSTANTIATE(float, 3)
 SYMBREAK_MD_INSTANTIATE(double, 2)

@@ -58,8 +58,15 @@ public:
     virtual void forces_now() = 0;
 };
 
+// The CPU engine's Verlet list. full (the default): each particle sums its own list, no scattered writes,
+// results independent of the thread count. half: each pair once (j > i in the sorted order), Newton's third
+// law, one force array per thread added up after: the measured alternative (bench_particles.cpp); its forces
+// depend on the thread count in the last bits.
+enum class MDList : int { full = 0, half = 1 };
+
 // x and v: n · dim values in the user's order, already validated (finite, inside the box).
-std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& setup, const double* x, const double* v);
+std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& setup, const double* x, const double* v,
+                                                     MDList list = MDList::full);
 
 // The instruction set the force kernel was chosen for ("x86-64-v4", ...).
 const char* md_kernel_isa();

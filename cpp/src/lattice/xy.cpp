@@ -43,10 +43,7 @@ void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
 {
 #pragma omp parallel for schedule(static) if (total >= 4096)
     for (std::int64_t e = 0; e < total; ++e) {
-        double s, c;
-        poly_sincos(static_cast<double>(theta[e]), s, c);
-        C[e] = static_cast<Real>(c);
-        S[e] = static_cast<Real>(s);
+        poly_sincos(theta[e], S[e], C[e]);  // the step's rule (Real precision), so resumed torques are identical
     }
 }
 
@@ -111,8 +108,8 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
         const bool last = i + 1 == n && post_o;
 #pragma omp parallel if (total >= 4096)
         {
-            std::vector<Philox4x32> words(kBlock / 2 + 1);
-            std::vector<double> z(kBlock + 2);
+            std::vector<Philox4x32> words(kBlock / 2 + 2);
+            std::vector<Real> z(kBlock + 6);
             std::vector<Real> after_o(kBlock);
 #pragma omp for schedule(static)
             for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb

@@ -9,36 +9,45 @@ namespace {
 // local pointers), so the loop vectorises without runtime overlap tests.
 template <class Real>
 void baoa_loop(Real* __restrict__ th, Real* __restrict__ om, const Real* __restrict__ ta, Real* __restrict__ cb,
-               Real* __restrict__ sb, Real* __restrict__ ao, const double* __restrict__ xi, std::int64_t len,
+               Real* __restrict__ sb, Real* __restrict__ ao, const Real* __restrict__ xi, std::int64_t len,
                XYStep c)
 {
 #pragma GCC ivdep  // the same promise for the double instantiation, where GCC drops the restrict information
     for (std::int64_t j = 0; j < len; ++j) {
-        ao[j] = xy_baoa(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c);
-        double sn, cn;
-        poly_sincos(static_cast<double>(th[j]), sn, cn);
-        cb[j] = static_cast<Real>(cn);
-        sb[j] = static_cast<Real>(sn);
+        ao[j] = xy_baoa(th[j], om[j], ta[j], xi[j], c);
+        poly_sincos(th[j], sb[j], cb[j]);
     }
+}
+
+// Normals of `calls` consecutive Philox calls: two per call in double, four in float (xy.hpp).
+void normals(const Philox4x32* __restrict__ w, double* __restrict__ z, std::int64_t calls)
+{
+    for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(w[j], z[2 * j], z[2 * j + 1]);
+}
+void normals(const Philox4x32* __restrict__ w, float* __restrict__ z, std::int64_t calls)
+{
+    const auto* v = reinterpret_cast<const std::uint32_t*>(w);  // the calls' words in order: pair p, words 2p, 2p + 1
+    for (std::int64_t p = 0; p < 2 * calls; ++p) xy_normal_pair_float(v[2 * p], v[2 * p + 1], z[2 * p], z[2 * p + 1]);
 }
 
 template <class Real>
 void baoa_block(const XYBlock<Real>& b)
 {
+    constexpr std::int64_t per = xy_sites_per_call<Real>;
     const XYStep c = b.step;  // a copy: stores to Real arrays could alias a reference
-    const std::int64_t call0 = b.begin / 2, calls = (b.end + 1) / 2 - call0;  // sites 2k, 2k + 1 share call k
-    double* z = b.z;
+    const std::int64_t call0 = b.begin / per, calls = (b.end + per - 1) / per - call0;  // site e is in call e / per
+    Real* z = b.z;
     if (c.sigma > 0) {
         Philox4x32* w = b.words;
         for (std::int64_t j = 0; j < calls; ++j)
             w[j] = philox4x32_10(philox_counter(static_cast<std::uint64_t>(call0 + j), 0, RngId::xy_langevin,
                                                 b.counter_step), b.key);
-        for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(w[j], z[2 * j], z[2 * j + 1]);
+        normals(w, z, calls);
     } else {
-        for (std::int64_t j = 0; j < 2 * calls; ++j) z[j] = 0.0;
+        for (std::int64_t j = 0; j < per * calls; ++j) z[j] = 0;
     }
     baoa_loop(b.theta + b.begin, b.omega + b.begin, b.tau + b.begin, b.C + b.begin, b.S + b.begin, b.after_o,
-              z + (b.begin - 2 * call0), b.end - b.begin, c);  // z offset +1 when starting on a call's 2nd site
+              z + (b.begin - per * call0), b.end - b.begin, c);  // offset when starting inside a call
 }
 
 // Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap.

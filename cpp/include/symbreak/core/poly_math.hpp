@@ -1,8 +1,8 @@
-// floor, sin, cos and log in double precision from +, -, *, / and bit operations only, for hot loops that libm calls
+// floor, sin, cos and log in double (and, below, float) precision from +, -, *, / and bit operations only, for hot loops that libm calls
 // would keep scalar: written once, branch-free, so the compiler vectorises a loop of them on the CPU, and a
 // CUDA kernel calling them computes the same bits as the CPU (no fused multiply-adds: build with
 // -ffp-contract=off on the host; nvcc's default contraction must be disabled the same way where bitwise equality
-// matters). Accuracy: within a few ulp (tests/cpp/test_poly_math.cpp checks against libm).
+// matters). Accuracy: within a few ulp of the precision used (tests/cpp/test_poly_math.cpp checks against libm).
 #pragma once
 #include <cstdint>
 
@@ -69,6 +69,59 @@ SYMBREAK_HD double poly_log(double x)
                                          1.0 / 11 + t2 * (1.0 / 13 + t2 * (1.0 / 15 + t2 * (1.0 / 17 + t2 * (
                                          1.0 / 19 + t2 * (1.0 / 21)))))))))));
     return e * 0.6931471806019545 + (series + e * -4.2009150726810846e-11);
+}
+
+// The float versions (float32 XY lattices): the same constructions with float constants and shorter series, so a
+// vector holds twice as many lanes as in double.
+
+// Round to the nearest integer for |x| < 2^22 (1.5 · 2^23 added and subtracted).
+SYMBREAK_HD float poly_round(float x)
+{
+    constexpr float magic = 12582912.0f;
+    return (x + magic) - magic;
+}
+
+SYMBREAK_HD float poly_floor(float x)
+{
+    const float k = poly_round(x);
+    return k > x ? k - 1.0f : k;
+}
+
+// sin x and cos x for |x| <= 2^11: π/2 in three float parts (the first two of at most 12 bits, so k times them is
+// exact), Taylor series of sin r to r^9 and cos r to r^10 on |r| <= π/4 (truncation < 3e-9, below float's 6e-8).
+SYMBREAK_HD void poly_sincos(float x, float& s, float& c)
+{
+    const float k = poly_round(x * 0.636619772f);
+    const float r = ((x - k * 1.5703125f) - k * 4.837512969970703125e-4f) - k * 7.549790126404332e-8f;
+    const float r2 = r * r;
+    const float ps = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
+    const float pc = 1.0f + r2 * (-0.5f + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320 + r2 * (
+                                  -1.0f / 3628800)))));
+    const float q = k - 4.0f * poly_floor(0.25f * k);  // quadrant selection as in the double version
+    const bool odd = (q - 2.0f) * (q - 2.0f) == 1.0f;
+    const float sa = odd ? pc : ps, ca = odd ? ps : pc;
+    s = q >= 2.0f ? -sa : sa;
+    c = (q - 1.5f) * (q - 1.5f) == 0.25f ? -ca : ca;
+}
+
+// Natural log of a normal positive float, as the double version: atanh series to s^9 (truncation < 2e-9
+// relative), ln 2 in two parts (the first of 16 bits).
+SYMBREAK_HD float poly_log(float x)
+{
+    std::uint32_t bits;
+    __builtin_memcpy(&bits, &x, sizeof bits);
+    const std::uint32_t e_bits = ((bits >> 23) & 0xFF) | 0x4B000000u;  // biased exponent under 2^23
+    const std::uint32_t m_bits = (bits & 0x007FFFFFu) | 0x3F800000u;  // m in [1, 2)
+    float e, m;
+    __builtin_memcpy(&e, &e_bits, sizeof e);
+    __builtin_memcpy(&m, &m_bits, sizeof m);
+    e -= 8388608.0f + 127.0f;
+    const bool high = m > 1.41421356f;
+    m = high ? 0.5f * m : m;
+    e = high ? e + 1.0f : e;
+    const float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+    const float series = 2.0f * t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9)))));
+    return e * 0.693145751953125f + (series + e * 1.428606765330187e-6f);
 }
 
 }  // namespace symbreak

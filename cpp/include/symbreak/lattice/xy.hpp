@@ -4,8 +4,11 @@
 //   B: ω += (dt/2) τ / I     A: θ += (dt/2) ω     O: ω ← c₁ ω + √((1 - c₁²) T / I) ξ,  c₁ = e^{-γ dt}
 //   A: θ += (dt/2) ω         (new torques)        B: ω += (dt/2) τ / I
 // γ = 0 and T = 0 make O the identity and the step the symplectic velocity Verlet (NVE). ξ ~ N(0, 1) from
-// Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site (call e / 2,
-// lane e % 2 of xy_normal_pair), the same on every backend; float32 lattices round the same float64 normals.
+// Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site, the same on
+// every backend (xy_normal gives site e's normal). float64: call e / 2, lane e % 2 of xy_normal_pair (53-bit
+// uniforms). float32 computes in float throughout: call e / 4, words 2 ((e / 2) % 2) and 2 ((e / 2) % 2) + 1,
+// lane e % 2 of xy_normal_pair_float (24-bit uniforms, so |ξ| <= 5.77: the normal tail beyond, 8e-9 of the
+// mass, is cut), and float sincos, log and wrap (within ~2 float ulp).
 // The transcendental functions of a step (Box–Muller, cos θ and sin θ) are core/poly_math.hpp's, not libm's:
 // the CPU loops vectorise, and a CUDA kernel can reproduce the same numbers.
 #pragma once
@@ -63,13 +66,45 @@ SYMBREAK_HD void xy_normal_pair(Philox4x32 x, double& z0, double& z1)
     z1 = radius * s;
 }
 
-// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in double for either Real).
+// Two standard normals in float from two Philox words (the float32 rule): Box–Muller on 24-bit uniforms, u1 in
+// [2^-24, 1]. The words become floats through int32 (exact below 2^24), which every vector ISA converts.
+SYMBREAK_HD void xy_normal_pair_float(std::uint32_t a, std::uint32_t b, float& z0, float& z1)
+{
+    const float u1 = 1.0f - static_cast<float>(static_cast<std::int32_t>(a >> 8)) * 5.9604644775390625e-8f;
+    const float u2 = static_cast<float>(static_cast<std::int32_t>(b >> 8)) * 5.9604644775390625e-8f;
+    const float radius = sqrtf(-2.0f * poly_log(u1));
+    float s, c;
+    poly_sincos(6.28318531f * u2, s, c);
+    z0 = radius * c;
+    z1 = radius * s;
+}
+
+// Sites served by one Philox call: two in float64, four in float32.
+template <class Real>
+constexpr int xy_sites_per_call = sizeof(Real) == sizeof(float) ? 4 : 2;
+
+// Site e's normal of step `step` (the per-site form of the rules above; the CPU loops compute whole calls).
+template <class Real>
+SYMBREAK_HD Real xy_normal(PhiloxKey key, std::uint64_t step, std::uint64_t e)
+{
+    const Philox4x32 x =
+        philox4x32_10(philox_counter(e / xy_sites_per_call<Real>, 0, RngId::xy_langevin, step), key);
+    Real z[2];
+    if constexpr (sizeof(Real) == sizeof(float)) {
+        const int w = 2 * static_cast<int>((e / 2) % 2);
+        xy_normal_pair_float(x.v[w], x.v[w + 1], z[0], z[1]);
+    } else {
+        xy_normal_pair(x, z[0], z[1]);
+    }
+    return z[e % 2];
+}
+
+// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in Real).
 template <class Real>
 SYMBREAK_HD Real xy_wrap(Real t)
 {
     const Real two_pi = static_cast<Real>(6.283185307179586);
-    const double turns = poly_floor(static_cast<double>((t + static_cast<Real>(3.141592653589793)) / two_pi));
-    return t - two_pi * static_cast<Real>(turns);
+    return t - two_pi * poly_floor((t + static_cast<Real>(3.141592653589793)) / two_pi);
 }
 
 // B A O A of one site (with the torque of the previous step); returns ω right after O.

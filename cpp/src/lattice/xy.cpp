@@ -47,36 +47,40 @@ void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
     }
 }
 
-// τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
-// Work goes by lines along the last axis: their neighbouring lines are found once per line, and the per-ISA
-// line kernel (xy_blocks.cpp) runs a contiguous, vectorised loop over the line (PeriodicGrid::shift would
-// divide per site).
+// Line `line` of replica r along the last axis, for the per-ISA line kernel (xy_blocks.cpp): τ = xy_torque from C
+// and S, and with omega != null the closing B step ω += (dt/2) τ / I. Its neighbouring lines are found once per
+// line, so the kernel runs a contiguous, vectorised loop (PeriodicGrid::shift would divide per site).
 template <class Real>
-void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, Real* omega,
-                     const XYStep& c)
+XYLine<Real> line_of(const PeriodicGrid& g, std::int64_t r, std::int64_t line, const Real* C, const Real* S, Real* tau,
+                     Real* omega, const XYStep& c)
+{
+    const std::int64_t L = g.n[2], N = g.sites(), base = r * N + line * L;
+    const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
+    // A 1D chain has no neighbouring lines and a 2D lattice two: unused slots repeat the line with weight 0
+    // (keeps the inner loop free of a variable trip count).
+    XYLine<Real> l{C, S, tau, omega, base, L, {base, base, base, base}, {0, 0, 0, 0}, static_cast<Real>(c.J),
+                   static_cast<Real>(c.h), static_cast<Real>(c.half_dt_over_I)};
+    if (g.dim >= 2) {
+        l.adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
+        l.adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
+        l.wgt[0] = l.wgt[1] = 1;
+    }
+    if (g.dim == 3) {
+        l.adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
+        l.adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
+        l.wgt[2] = l.wgt[3] = 1;
+    }
+    return l;
+}
+
+template <class Real>
+void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, const XYStep& c)
 {
     static const auto kernel = torque_kernel<Real>();
-    const std::int64_t L = g.n[2], lines = g.n[0] * g.n[1], N = g.sites();
-#pragma omp parallel for schedule(static) if (N * replicas >= 4096)
-    for (std::int64_t q = 0; q < lines * replicas; ++q) {
-        const std::int64_t r = q / lines, line = q - r * lines, base = r * N + line * L;
-        const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
-        // A 1D chain has no neighbouring lines and a 2D lattice two: unused slots repeat the line with weight 0
-        // (keeps the inner loop free of a variable trip count).
-        XYLine<Real> l{C, S, tau, omega, base, L, {base, base, base, base}, {0, 0, 0, 0}, static_cast<Real>(c.J),
-                       static_cast<Real>(c.h), static_cast<Real>(c.half_dt_over_I)};
-        if (g.dim >= 2) {
-            l.adj[0] = r * N + (q0 * g.n[1] + (q1 + 1) % g.n[1]) * L;
-            l.adj[1] = r * N + (q0 * g.n[1] + (q1 + g.n[1] - 1) % g.n[1]) * L;
-            l.wgt[0] = l.wgt[1] = 1;
-        }
-        if (g.dim == 3) {
-            l.adj[2] = r * N + (((q0 + 1) % g.n[0]) * g.n[1] + q1) * L;
-            l.adj[3] = r * N + (((q0 + g.n[0] - 1) % g.n[0]) * g.n[1] + q1) * L;
-            l.wgt[2] = l.wgt[3] = 1;
-        }
-        kernel(l);
-    }
+    const std::int64_t lines = g.n[0] * g.n[1];
+#pragma omp parallel for schedule(static) if (g.sites() * replicas >= 4096)
+    for (std::int64_t q = 0; q < lines * replicas; ++q)
+        kernel(line_of(g, q / lines, q % lines, C, S, tau, static_cast<Real*>(nullptr), c));
 }
 
 }  // namespace
@@ -87,49 +91,68 @@ void xy_torques(const PeriodicGrid& g, int replicas, const Real* theta, Real* ta
     const std::int64_t total = g.sites() * replicas;
     std::vector<Real> cs(static_cast<std::size_t>(2 * total));
     cos_sin(total, theta, cs.data(), cs.data() + total);
-    torques_by_line(g, replicas, cs.data(), cs.data() + total, tau, static_cast<Real*>(nullptr),
-                    XYStep{0, 0, 0, 0, J, h});
+    torques_by_line(g, replicas, cs.data(), cs.data() + total, tau, XYStep{0, 0, 0, 0, J, h});
 }
 
+// One pass per step. Each replica's lines (along the last axis) go in slabs of at least 64 lines, a fixed
+// partition whatever the thread count; a slab's lines get B A O A (with the new cos θ, sin θ) in chunks of about
+// 2048 sites, and right behind them, once their neighbouring lines are done, the torques and the closing B, while
+// those lines are still in cache. The D lines at either end of a slab (D = 1 in 2D, one plane in 3D) need a
+// neighbouring slab's angles: they wait for a barrier.
 template <class Real>
 void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, Real* tau, const XYStep* steps,
                  std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o)
 {
-    static const auto kernel = baoa_kernel<Real>();
-    const std::int64_t N = g.sites(), total = N * replicas, nb = blocks(N);
+    static const auto baoa = baoa_kernel<Real>();
+    static const auto torque = torque_kernel<Real>();
+    const std::int64_t N = g.sites(), total = N * replicas, L = g.n[2], lines = g.n[0] * g.n[1];
+    const std::int64_t D = g.dim == 3 ? g.n[1] : g.dim == 2 ? 1 : 0;  // a line's neighbours lie within ±D lines
+    const std::int64_t slab = std::min(lines, std::max<std::int64_t>(64, 16384 / L));
+    const std::int64_t per_replica = (lines + slab - 1) / slab, slabs = per_replica * replicas;
+    const std::int64_t chunk = std::max<std::int64_t>(1, 2048 / L);  // lines per B A O A call
     const PhiloxKey key = philox_key(seed);
-    std::vector<double> partial(static_cast<std::size_t>(nb * replicas));
+    std::vector<double> partial(static_cast<std::size_t>(slabs));
     std::vector<Real> cs(static_cast<std::size_t>(2 * total));
     Real* C = cs.data();
     Real* S = C + total;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const XYStep c = steps[i];  // a copy: stores to double arrays could alias the reference
-        const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
-        const bool last = i + 1 == n && post_o;
 #pragma omp parallel if (total >= 4096)
-        {
-            std::vector<Philox4x32> words(kBlock / 2 + 2);
-            std::vector<Real> z(kBlock + 6);
-            std::vector<Real> after_o(kBlock);
+    {
+        std::vector<Philox4x32> words(kBlock / 2 + 34);
+        std::vector<Real> z(kBlock + 6), after_o(kBlock);
+        for (std::int64_t i = 0; i < n; ++i) {
+            const XYStep c = steps[i];  // a copy: stores to Real arrays could alias a reference
+            const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
+            const bool last = i + 1 == n && post_o;
 #pragma omp for schedule(static)
-            for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
-                const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock;
-                const std::int64_t end = std::min(begin + kBlock, (r + 1) * N);
-                kernel({theta, omega, tau, C, S, after_o.data(), words.data(), z.data(), begin, end, c, key, step});
-                if (last) {
-                    double w2 = 0;
-                    for (std::int64_t j = 0; j < end - begin; ++j) w2 += static_cast<double>(after_o[j]) * after_o[j];
-                    partial[b] = w2;
+            for (std::int64_t b = 0; b < slabs; ++b) {  // slab b: lines [l0, l1) of replica r
+                const std::int64_t r = b / per_replica, l0 = (b % per_replica) * slab, l1 = std::min(l0 + slab, lines);
+                double w2 = 0;
+                std::int64_t next = l0 + D;  // the next line to take its torque
+                for (std::int64_t q = l0; q < l1; q += chunk) {
+                    const std::int64_t end = r * N + std::min(q + chunk, l1) * L;
+                    for (std::int64_t a = r * N + q * L; a < end; a += kBlock) {
+                        const std::int64_t e = std::min(a + kBlock, end);
+                        baoa({theta, omega, tau, C, S, after_o.data(), words.data(), z.data(), a, e, c, key, step});
+                        if (last)
+                            for (std::int64_t j = 0; j < e - a; ++j) w2 += static_cast<double>(after_o[j]) * after_o[j];
+                    }
+                    for (; next < std::min(q + chunk, l1) - D; ++next) torque(line_of(g, r, next, C, S, tau, omega, c));
                 }
+                partial[b] = w2;
+            }
+#pragma omp for schedule(static)
+            for (std::int64_t b = 0; b < slabs; ++b) {  // the lines at the slabs' ends
+                const std::int64_t r = b / per_replica, l0 = (b % per_replica) * slab, l1 = std::min(l0 + slab, lines);
+                for (std::int64_t q = l0; q < l1; ++q)
+                    if (q < l0 + D || q >= std::max(l0 + D, l1 - D)) torque(line_of(g, r, q, C, S, tau, omega, c));
             }
         }
-        torques_by_line(g, replicas, C, S, tau, omega, c);
-        if (last)
-            for (int r = 0; r < replicas; ++r) {
-                post_o[r] = 0;
-                for (std::int64_t b = 0; b < nb; ++b) post_o[r] += partial[r * nb + b];
-            }
     }
+    if (post_o)
+        for (int r = 0; r < replicas; ++r) {
+            post_o[r] = 0;
+            for (std::int64_t b = 0; b < per_replica; ++b) post_o[r] += partial[r * per_replica + b];
+        }
 }
 
 template <class Real>

@@ -2,8 +2,20 @@
 // have no calls, so each build vectorises them at its width.
 #include "xy_blocks.hpp"
 
+#include "symbreak/rng/philox_simd.hpp"
+
+#if defined(__AVX512F__)
+#define SYMBREAK_LANES 16
+#elif defined(__AVX2__)
+#define SYMBREAK_LANES 8
+#else
+#define SYMBREAK_LANES 4
+#endif
+
 namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {
+
+constexpr std::int64_t kLanes = SYMBREAK_LANES;
 
 // Restrict-qualified parameters: the arrays never overlap, and GCC honours restrict on parameters (not on
 // local pointers), so the loop vectorises without runtime overlap tests.
@@ -19,15 +31,38 @@ void baoa_loop(Real* __restrict__ th, Real* __restrict__ om, const Real* __restr
     }
 }
 
-// Normals of `calls` consecutive Philox calls: two per call in double, four in float (xy.hpp).
-void normals(const Philox4x32* __restrict__ w, double* __restrict__ z, std::int64_t calls)
+// The words of Philox calls call0 .. call0 + calls - 1 in four planes (plane k holds word k of every call, so
+// the normal loops load whole vectors): philox_lanes computes kLanes calls at once, from a multiple of kLanes
+// (call0 - first of them is returned). Scratch: 4 (calls + 2 kLanes) words.
+std::int64_t philox_planes(std::uint32_t* __restrict__ w, std::int64_t call0, std::int64_t calls, std::int64_t stride,
+                           std::uint64_t step, PhiloxKey key)
 {
-    for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(w[j], z[2 * j], z[2 * j + 1]);
+    using u32 = simd::Vec<SYMBREAK_LANES>::u32;
+    const std::int64_t first = call0 / kLanes * kLanes;
+    for (std::int64_t g = first; g < call0 + calls; g += kLanes) {
+        const Philox4x32 c = philox_counter(static_cast<std::uint64_t>(g), 0, RngId::xy_langevin, step);
+        u32 x[4];
+        simd::philox_lanes<SYMBREAK_LANES>(c.v[0], c.v[1], c.v[2], c.v[3], key, x);
+        for (int k = 0; k < 4; ++k) __builtin_memcpy(w + k * stride + (g - first), &x[k], sizeof(x[k]));
+    }
+    return call0 - first;
 }
-void normals(const Philox4x32* __restrict__ w, float* __restrict__ z, std::int64_t calls)
+
+// Normals of `calls` consecutive Philox calls from their word planes: two per call in double, four in float.
+void normals(const std::uint32_t* __restrict__ w0, const std::uint32_t* __restrict__ w1,
+             const std::uint32_t* __restrict__ w2, const std::uint32_t* __restrict__ w3, double* __restrict__ z,
+             std::int64_t calls)
 {
-    const auto* v = reinterpret_cast<const std::uint32_t*>(w);  // the calls' words in order: pair p, words 2p, 2p + 1
-    for (std::int64_t p = 0; p < 2 * calls; ++p) xy_normal_pair_float(v[2 * p], v[2 * p + 1], z[2 * p], z[2 * p + 1]);
+    for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair({{w0[j], w1[j], w2[j], w3[j]}}, z[2 * j], z[2 * j + 1]);
+}
+void normals(const std::uint32_t* __restrict__ w0, const std::uint32_t* __restrict__ w1,
+             const std::uint32_t* __restrict__ w2, const std::uint32_t* __restrict__ w3, float* __restrict__ z,
+             std::int64_t calls)
+{
+    for (std::int64_t j = 0; j < calls; ++j) {
+        xy_normal_pair_float(w0[j], w1[j], z[4 * j], z[4 * j + 1]);
+        xy_normal_pair_float(w2[j], w3[j], z[4 * j + 2], z[4 * j + 3]);
+    }
 }
 
 template <class Real>
@@ -38,11 +73,10 @@ void baoa_block(const XYBlock<Real>& b)
     const std::int64_t call0 = b.begin / per, calls = (b.end + per - 1) / per - call0;  // site e is in call e / per
     Real* z = b.z;
     if (c.sigma > 0) {
-        Philox4x32* w = b.words;
-        for (std::int64_t j = 0; j < calls; ++j)
-            w[j] = philox4x32_10(philox_counter(static_cast<std::uint64_t>(call0 + j), 0, RngId::xy_langevin,
-                                                b.counter_step), b.key);
-        normals(w, z, calls);
+        auto* w = reinterpret_cast<std::uint32_t*>(b.words);
+        const std::int64_t stride = calls + 2 * kLanes;
+        const std::int64_t off = philox_planes(w, call0, calls, stride, b.counter_step, b.key);
+        normals(w + off, w + stride + off, w + 2 * stride + off, w + 3 * stride + off, z, calls);
     } else {
         for (std::int64_t j = 0; j < per * calls; ++j) z[j] = 0;
     }

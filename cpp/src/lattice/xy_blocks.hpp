@@ -10,7 +10,7 @@
 namespace symbreak::cpu {
 
 // Sites [begin, end) of the stacked replicas (global indices), one BAOA step with normals keyed by (key, step).
-// Scratch: words >= (end - begin) / 2 + 2 calls, z >= end - begin + 6 normals. after_o[j] receives ω of site
+// Scratch: words >= (end - begin) / 2 + 34 calls, z >= end - begin + 6 normals. after_o[j] receives ω of site
 // begin + j right after O; C and S (global indices) cos θ and sin θ of the new angles.
 template <class Real>
 struct XYBlock {

@@ -28,7 +28,8 @@ struct Lattice {
     }
 };
 
-// Fastest of the repetitions: the figure least disturbed by other jobs on a shared machine.
+// The least of the repetitions (with --benchmark_repetitions): its time column is the run least disturbed by
+// other jobs on a shared machine (its counters are the least too, so read rates from the time).
 double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 void rate(benchmark::State& state, double sites)

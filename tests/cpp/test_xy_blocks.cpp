@@ -67,8 +67,8 @@ void check_variants()
 
 }  // namespace
 
-// A 3D-style line (four neighbouring lines) of a 5-line array: every variant equals the per-site sums taken in
-// the same order, including the closing B step.
+// A line of a 5-line array with four, two or no neighbouring lines: every variant equals the per-site sums taken
+// in the same order, with and without the closing B step.
 template <class Real>
 void check_torque_variants()
 {
@@ -84,24 +84,38 @@ void check_torque_variants()
         S[i] = static_cast<Real>(std::sin(0.37 * i));
     }
     const Real J = 1.3, h = 0.2, k = 0.05;
-    std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
-    for (std::int64_t x = 0; x < L; ++x) {
-        const std::int64_t e = 2 * L + x;
-        Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
-        Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
-        for (std::int64_t a : {3, 1, 4, 0}) {
-            sc += Real(1) * C[a * L + x];
-            ss += Real(1) * S[a * L + x];
+    // 3D (four neighbouring lines), 2D (two; the other slots weight 0), 1D (none), with and without closing B.
+    const std::vector<std::int64_t> neighbours[] = {{3, 1, 4, 0}, {3, 1}, {}};
+    for (const auto& adj : neighbours) {
+        for (const bool closing_b : {true, false}) {
+            std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
+            for (std::int64_t x = 0; x < L; ++x) {
+                const std::int64_t e = 2 * L + x;
+                Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
+                Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
+                for (std::int64_t a : adj) {
+                    sc += C[a * L + x];
+                    ss += S[a * L + x];
+                }
+                want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
+                if (closing_b) want_omega[e] += k * want_tau[e];
+            }
+            cpu::XYLine<Real> line{C.data(), S.data(), nullptr, nullptr, 2 * L, L, {2 * L, 2 * L, 2 * L, 2 * L},
+                                   {0, 0, 0, 0}, J, h, k};
+            for (std::size_t a = 0; a < adj.size(); ++a) {
+                line.adj[a] = adj[a] * L;
+                line.wgt[a] = 1;
+            }
+            for (const auto& [supported, kernel] : variants) {
+                if (!supported) continue;
+                std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
+                line.tau = tau.data();
+                line.omega = closing_b ? omega.data() : nullptr;
+                kernel(line);
+                EXPECT_EQ(tau, want_tau) << adj.size();
+                EXPECT_EQ(omega, want_omega) << adj.size();
+            }
         }
-        want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
-        want_omega[e] += k * want_tau[e];
-    }
-    for (const auto& [supported, kernel] : variants) {
-        if (!supported) continue;
-        std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
-        kernel({C.data(), S.data(), tau.data(), omega.data(), 2 * L, L, {3 * L, 1 * L, 4 * L, 0}, {1, 1, 1, 1}, J, h, k});
-        EXPECT_EQ(tau, want_tau);
-        EXPECT_EQ(omega, want_omega);
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 namespace symbreak::cpu {
@@ -112,8 +113,8 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
     const std::int64_t chunk = std::max<std::int64_t>(1, 2048 / L);  // lines per B A O A call
     const PhiloxKey key = philox_key(seed);
     std::vector<double> partial(static_cast<std::size_t>(slabs));
-    std::vector<Real> cs(static_cast<std::size_t>(2 * total));
-    Real* C = cs.data();
+    const std::unique_ptr<Real[]> cs(new Real[static_cast<std::size_t>(2 * total)]);  // every entry written before read
+    Real* C = cs.get();
     Real* S = C + total;
 #pragma omp parallel if (total >= 4096)
     {

@@ -84,27 +84,44 @@ void baoa_block(const XYBlock<Real>& b)
               z + (b.begin - per * call0), b.end - b.begin, c);  // offset when starting inside a call
 }
 
-// Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap.
-template <class Real>
+// Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap, from its Adj neighbouring
+// lines (0 in 1D, 2 in 2D, 4 in 3D: the slots of weight 1; adding a weight-0 slot, + 0 · c, changes at most the
+// sign of a zero sum), with the closing B (ω += k τ) in the same loop when om is given.
+template <int Adj, bool B, class Real>
 void line_interior(const Real* __restrict__ cl, const Real* __restrict__ sl, Real* __restrict__ t,
-                   const XYLine<Real>& l)
+                   Real* __restrict__ om, const XYLine<Real>& l)
 {
     const Real *c0 = l.C + l.adj[0], *c1 = l.C + l.adj[1], *c2 = l.C + l.adj[2], *c3 = l.C + l.adj[3];
     const Real *s0 = l.S + l.adj[0], *s1 = l.S + l.adj[1], *s2 = l.S + l.adj[2], *s3 = l.S + l.adj[3];
-    const Real w0 = l.wgt[0], w1 = l.wgt[1], w2 = l.wgt[2], w3 = l.wgt[3], J = l.J, h = l.h;
-#pragma GCC ivdep  // τ never overlaps C or S
+    const Real J = l.J, h = l.h, k = l.k;
+#pragma GCC ivdep  // τ and ω never overlap C or S
     for (std::int64_t x = 1; x + 1 < l.L; ++x) {
         Real sc = cl[x + 1] + cl[x - 1], ss = sl[x + 1] + sl[x - 1];
-        sc += w0 * c0[x];
-        ss += w0 * s0[x];
-        sc += w1 * c1[x];
-        ss += w1 * s1[x];
-        sc += w2 * c2[x];
-        ss += w2 * s2[x];
-        sc += w3 * c3[x];
-        ss += w3 * s3[x];
-        t[x] = xy_torque(cl[x], sl[x], sc, ss, J, h);
+        if constexpr (Adj >= 2) {
+            sc += c0[x];
+            ss += s0[x];
+            sc += c1[x];
+            ss += s1[x];
+        }
+        if constexpr (Adj == 4) {
+            sc += c2[x];
+            ss += s2[x];
+            sc += c3[x];
+            ss += s3[x];
+        }
+        const Real tau = xy_torque(cl[x], sl[x], sc, ss, J, h);
+        t[x] = tau;
+        if constexpr (B) om[x] += k * tau;
     }
+}
+
+template <int Adj, class Real>
+void line_interior(const Real* cl, const Real* sl, Real* t, Real* om, const XYLine<Real>& l)
+{
+    if (om)
+        line_interior<Adj, true>(cl, sl, t, om, l);
+    else
+        line_interior<Adj, false>(cl, sl, t, om, l);
 }
 
 template <class Real>
@@ -113,6 +130,7 @@ void torque_line(const XYLine<Real>& l)
     const Real* cl = l.C + l.base;
     const Real* sl = l.S + l.base;
     Real* t = l.tau + l.base;
+    Real* om = l.omega ? l.omega + l.base : nullptr;
     const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {  // same sums as the interior
         Real sc = cl[right] + cl[left], ss = sl[right] + sl[left];
         for (int a = 0; a < 4; ++a) {
@@ -120,14 +138,16 @@ void torque_line(const XYLine<Real>& l)
             ss += l.wgt[a] * l.S[l.adj[a] + x];
         }
         t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
+        if (om) om[x] += l.k * t[x];
     };
     edge(0, l.L - 1, 1);
-    line_interior(cl, sl, t, l);
+    if (l.wgt[2] != 0)
+        line_interior<4>(cl, sl, t, om, l);
+    else if (l.wgt[0] != 0)
+        line_interior<2>(cl, sl, t, om, l);
+    else
+        line_interior<0>(cl, sl, t, om, l);
     edge(l.L - 1, l.L - 2, 0);
-    if (l.omega) {
-        Real* om = l.omega + l.base;
-        for (std::int64_t x = 0; x < l.L; ++x) om[x] += l.k * t[x];
-    }
 }
 
 }  // namespace

@@ -104,8 +104,10 @@ static void BM_XYStep(benchmark::State& state)
     }
     rate(state, static_cast<double>(L * L));
 }
-BENCHMARK(BM_XYStep<double>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", fastest);
-BENCHMARK(BM_XYStep<float>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", fastest);
+BENCHMARK(BM_XYStep<double>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond)
+    ->ComputeStatistics("min", fastest);
+BENCHMARK(BM_XYStep<float>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond)
+    ->ComputeStatistics("min", fastest);
 
 // Torques alone (sincos of every angle, then the line pass): the part of a step outside the blocks.
 template <class Real>

@@ -46,7 +46,8 @@ void check_variants()
     for (const auto& [begin, end] : ranges) {
         State<Real> want(n);  // the per-site rules
         for (std::int64_t e = begin; e < end; ++e) {
-            want.after_o[e - begin] = xy_baoa(want.theta[e], want.omega[e], want.tau[e], xy_normal<Real>(key, 5, e), step);
+            const Real xi = xy_normal<Real>(key, 5, e);
+            want.after_o[e - begin] = xy_baoa(want.theta[e], want.omega[e], want.tau[e], xi, step);
             poly_sincos(want.theta[e], want.S[e], want.C[e]);
         }
         for (const auto& v : variants) {
@@ -54,8 +55,8 @@ void check_variants()
             State<Real> got(n);
             std::vector<Philox4x32> words(n);
             std::vector<Real> z(n + 6);
-            v.kernel({got.theta.data(), got.omega.data(), got.tau.data(), got.C.data(), got.S.data(), got.after_o.data(),
-                      words.data(), z.data(), begin, end, step, key, 5});
+            v.kernel({got.theta.data(), got.omega.data(), got.tau.data(), got.C.data() + begin, got.S.data() + begin,
+                      got.after_o.data(), words.data(), z.data(), begin, end, step, key, 5});
             EXPECT_EQ(got.theta, want.theta) << v.isa;
             EXPECT_EQ(got.omega, want.omega) << v.isa;
             EXPECT_EQ(got.C, want.C) << v.isa;
@@ -100,17 +101,19 @@ void check_torque_variants()
                 want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
                 if (closing_b) want_omega[e] += k * want_tau[e];
             }
-            cpu::XYLine<Real> line{C.data(), S.data(), nullptr, nullptr, 2 * L, L, {2 * L, 2 * L, 2 * L, 2 * L},
-                                   {0, 0, 0, 0}, J, h, k};
+            const Real *cl = C.data() + 2 * L, *sl = S.data() + 2 * L;
+            cpu::XYLine<Real> line{cl, sl, {cl, cl, cl, cl}, {sl, sl, sl, sl}, nullptr, nullptr, L, {0, 0, 0, 0},
+                                   J, h, k};
             for (std::size_t a = 0; a < adj.size(); ++a) {
-                line.adj[a] = adj[a] * L;
+                line.c[a] = C.data() + adj[a] * L;
+                line.s[a] = S.data() + adj[a] * L;
                 line.wgt[a] = 1;
             }
             for (const auto& [supported, kernel] : variants) {
                 if (!supported) continue;
                 std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
-                line.tau = tau.data();
-                line.omega = closing_b ? omega.data() : nullptr;
+                line.tau = tau.data() + 2 * L;
+                line.omega = closing_b ? omega.data() + 2 * L : nullptr;
                 kernel(line);
                 EXPECT_EQ(tau, want_tau) << adj.size();
                 EXPECT_EQ(omega, want_omega) << adj.size();

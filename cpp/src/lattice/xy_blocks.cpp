@@ -80,7 +80,7 @@ void baoa_block(const XYBlock<Real>& b)
     } else {
         for (std::int64_t j = 0; j < per * calls; ++j) z[j] = 0;
     }
-    baoa_loop(b.theta + b.begin, b.omega + b.begin, b.tau + b.begin, b.C + b.begin, b.S + b.begin, b.after_o,
+    baoa_loop(b.theta + b.begin, b.omega + b.begin, b.tau + b.begin, b.C, b.S, b.after_o,
               z + (b.begin - per * call0), b.end - b.begin, c);  // offset when starting inside a call
 }
 
@@ -91,8 +91,8 @@ template <int Adj, bool B, class Real>
 void line_interior(const Real* __restrict__ cl, const Real* __restrict__ sl, Real* __restrict__ t,
                    Real* __restrict__ om, const XYLine<Real>& l)
 {
-    const Real *c0 = l.C + l.adj[0], *c1 = l.C + l.adj[1], *c2 = l.C + l.adj[2], *c3 = l.C + l.adj[3];
-    const Real *s0 = l.S + l.adj[0], *s1 = l.S + l.adj[1], *s2 = l.S + l.adj[2], *s3 = l.S + l.adj[3];
+    const Real *c0 = l.c[0], *c1 = l.c[1], *c2 = l.c[2], *c3 = l.c[3];
+    const Real *s0 = l.s[0], *s1 = l.s[1], *s2 = l.s[2], *s3 = l.s[3];
     const Real J = l.J, h = l.h, k = l.k;
 #pragma GCC ivdep  // τ and ω never overlap C or S
     for (std::int64_t x = 1; x + 1 < l.L; ++x) {
@@ -127,15 +127,15 @@ void line_interior(const Real* cl, const Real* sl, Real* t, Real* om, const XYLi
 template <class Real>
 void torque_line(const XYLine<Real>& l)
 {
-    const Real* cl = l.C + l.base;
-    const Real* sl = l.S + l.base;
-    Real* t = l.tau + l.base;
-    Real* om = l.omega ? l.omega + l.base : nullptr;
+    const Real* cl = l.cl;
+    const Real* sl = l.sl;
+    Real* t = l.tau;
+    Real* om = l.omega;
     const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {  // same sums as the interior
         Real sc = cl[right] + cl[left], ss = sl[right] + sl[left];
         for (int a = 0; a < 4; ++a) {
-            sc += l.wgt[a] * l.C[l.adj[a] + x];
-            ss += l.wgt[a] * l.S[l.adj[a] + x];
+            sc += l.wgt[a] * l.c[a][x];
+            ss += l.wgt[a] * l.s[a][x];
         }
         t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
         if (om) om[x] += l.k * t[x];

@@ -1,8 +1,9 @@
-// floor, sin, cos and log in double (and, below, float) precision from +, -, *, / and bit operations only, for hot loops that libm calls
-// would keep scalar: written once, branch-free, so the compiler vectorises a loop of them on the CPU, and a
-// CUDA kernel calling them computes the same bits as the CPU (no fused multiply-adds: build with
-// -ffp-contract=off on the host; nvcc's default contraction must be disabled the same way where bitwise equality
-// matters). Accuracy: within a few ulp of the precision used (tests/cpp/test_poly_math.cpp checks against libm).
+// floor, sin, cos and log in double (and, below, float) precision from +, -, *, / and bit operations only, for
+// hot loops that libm calls would keep scalar: written once, branch-free, so the compiler vectorises a loop of
+// them on the CPU, and a CUDA kernel calling them computes the same bits as the CPU (no fused multiply-adds:
+// build with -ffp-contract=off on the host; nvcc's default contraction must be disabled the same way where bitwise
+// equality matters). Accuracy: within a few ulp of the precision used (tests/cpp/test_poly_math.cpp checks
+// against libm).
 #pragma once
 #include <cstdint>
 

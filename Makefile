@@ -54,14 +54,16 @@ demo: install
 	OMP_WAIT_POLICY=passive $(VENV)/bin/symbreak ising --shape 256 256 --anneal 3.5:1.0 --sweeps 2000 --out runs/demo
 
 bench: install $(BUILD)/build.ninja
-	cmake --build $(BUILD) -j $(JOBS) --target bench_lattice bench_optim bench_particles
+	cmake --build $(BUILD) -j $(JOBS) --target bench_lattice bench_optim bench_particles bench_xy
 	$(BUILD)/bench/cpp/bench_lattice --benchmark_min_time=0.5 --benchmark_out=bench/results/cpp_lattice.json --benchmark_out_format=json
 	$(BUILD)/bench/cpp/bench_optim --benchmark_out=bench/results/cpp_optim.json --benchmark_out_format=json
 	$(BUILD)/bench/cpp/bench_particles --benchmark_out=bench/results/cpp_particles.json --benchmark_out_format=json
+	$(BUILD)/bench/cpp/bench_xy --benchmark_repetitions=5 --benchmark_min_time=0.1 --benchmark_out=bench/results/cpp_xy.json --benchmark_out_format=json
 	$(PIP) install -q mcising==1.1.0
 	$(PY) bench/bench_lattice.py --out bench/results/lattice.json
 	$(PY) bench/bench_optim.py --out bench/results/optim.json
 	$(PY) bench/bench_particles.py --out bench/results/particles.json
+	$(PY) bench/bench_xy.py --out bench/results/xy.json --md bench/results/xy.md
 
 wheel: venv
 	$(PIP) wheel -q --no-deps --no-build-isolation --wheel-dir dist .

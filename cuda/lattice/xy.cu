@@ -1,9 +1,10 @@
 // XY rotors on a CUDA device: the CPU driver's step (cpp/src/lattice/xy.cpp) with the same per-site rules
 // (lattice/xy.hpp), all R replicas in each launch. One step is two launches on the legacy default stream:
-//   baoa      thread k serves Philox call k, i.e. global sites 2k and 2k + 1 (lane e % 2; the pair may straddle
-//             two replicas, as on the CPU): B A O A, then cos θ and sin θ of the new angle into C and S
-//   torque_b  one thread per site: the neighbours' C and S summed in the CPU line kernel's order, the torque,
-//             the closing B
+//   baoa      thread k serves Philox call k, i.e. the xy_sites_per_call (2 in float64, 4 in float32) global
+//             sites from per · k (the group may straddle two replicas, as on the CPU): B A O A, then cos θ and
+//             sin θ of the new angle into C and S
+//   torque_b  one thread per site: the neighbours' C and S summed in the CPU line kernel's order
+//             (xy_neighbour_sum), the torque, the closing B
 // This file is compiled with --fmad=false and the rules use only +, -, ×, ÷, √ and bit operations (poly_math
 // instead of libm), so θ, ω and τ are bitwise equal to the CPU's for the same seed, in float32 and float64.
 // Sums over sites (the observables' totals, the post-O Σ ω²) are per-block partials in a fixed order, added
@@ -37,16 +38,17 @@ __global__ void baoa_kernel(Real* __restrict__ theta, Real* __restrict__ omega, 
                             Real* __restrict__ C, Real* __restrict__ S, std::int64_t total, XYStep c, PhiloxKey key,
                             std::uint64_t step, bool keep_after_o)
 {
-    const std::int64_t k = thread_index(), e0 = 2 * k;
+    constexpr int per = xy_sites_per_call<Real>;
+    const std::int64_t k = thread_index(), e0 = per * k;
     if (e0 >= total) return;
-    double z[2] = {0.0, 0.0};
+    Real z[per] = {};
     if (c.sigma > 0)
-        xy_normal_pair(philox4x32_10(philox_counter(static_cast<std::uint64_t>(k), 0, RngId::xy_langevin, step), key),
-                       z[0], z[1]);
-    for (int lane = 0; lane < 2 && e0 + lane < total; ++lane) {
+        xy_call_normals(philox4x32_10(philox_counter(static_cast<std::uint64_t>(k), 0, RngId::xy_langevin, step), key),
+                        z);
+    for (int lane = 0; lane < per && e0 + lane < total; ++lane) {
         const std::int64_t e = e0 + lane;
         Real th = theta[e], om = omega[e], cs, sn;
-        const Real after_o = xy_baoa_cs(th, om, tau[e], static_cast<Real>(z[lane]), c, cs, sn);
+        const Real after_o = xy_baoa_cs(th, om, tau[e], z[lane], c, cs, sn);
         theta[e] = th;
         omega[e] = om;
         C[e] = cs;
@@ -64,15 +66,20 @@ __global__ void torque_b_kernel(PeriodicGrid g, const Real* __restrict__ C, cons
     const std::int64_t N = g.sites(), L = g.n[2];
     const std::int64_t r = e / N, s = e - r * N, line = s / L, x = s - line * L, base = e - x;
     std::int64_t adj[4];
-    int wgt[4];
-    xy_adjacent_lines(g, r * N, line, adj, wgt);
+    const int n = xy_adjacent_lines(g, line, adj);
+    for (auto& a : adj) a = r * N + a * L + x;
     const std::int64_t right = base + (x + 1 == L ? 0 : x + 1), left = base + (x == 0 ? L - 1 : x - 1);
-    const Real w0 = static_cast<Real>(wgt[0]), w1 = static_cast<Real>(wgt[1]), w2 = static_cast<Real>(wgt[2]),
-               w3 = static_cast<Real>(wgt[3]);
-    const Real sc = xy_neighbour_sum(C[right], C[left], C[adj[0] + x], C[adj[1] + x], C[adj[2] + x], C[adj[3] + x],
-                                     w0, w1, w2, w3);
-    const Real ss = xy_neighbour_sum(S[right], S[left], S[adj[0] + x], S[adj[1] + x], S[adj[2] + x], S[adj[3] + x],
-                                     w0, w1, w2, w3);
+    Real sc, ss;
+    if (n == 4) {
+        sc = xy_neighbour_sum<4>(C[right], C[left], C[adj[0]], C[adj[1]], C[adj[2]], C[adj[3]]);
+        ss = xy_neighbour_sum<4>(S[right], S[left], S[adj[0]], S[adj[1]], S[adj[2]], S[adj[3]]);
+    } else if (n == 2) {
+        sc = xy_neighbour_sum<2>(C[right], C[left], C[adj[0]], C[adj[1]], Real(0), Real(0));
+        ss = xy_neighbour_sum<2>(S[right], S[left], S[adj[0]], S[adj[1]], Real(0), Real(0));
+    } else {
+        sc = xy_neighbour_sum<0>(C[right], C[left], Real(0), Real(0), Real(0), Real(0));
+        ss = xy_neighbour_sum<0>(S[right], S[left], Real(0), Real(0), Real(0), Real(0));
+    }
     const Real t = xy_torque(C[e], S[e], sc, ss, static_cast<Real>(c.J), static_cast<Real>(c.h));
     tau[e] = t;
     Real om = omega[e];
@@ -139,7 +146,8 @@ void langevin(const PeriodicGrid& g, int replicas, const XYDeviceArrays<Real>& a
     DeviceGuard guard(device_id);
     const std::int64_t total = g.sites() * replicas;
     const PhiloxKey key = philox_key(seed);
-    const unsigned calls = grid_for((total + 1) / 2), sites = grid_for(total);
+    constexpr int per = xy_sites_per_call<Real>;
+    const unsigned calls = grid_for((total + per - 1) / per), sites = grid_for(total);
     for (std::int64_t i = 0; i < n; ++i) {
         const XYStep c = steps[i];
         const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);

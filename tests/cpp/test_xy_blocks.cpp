@@ -39,39 +39,37 @@ void check_variants()
                                 {"x86-64-v3", __builtin_cpu_supports("x86-64-v3") != 0, cpu::x86_64_v3::xy_baoa_block},
                                 {"x86-64-v4", __builtin_cpu_supports("x86-64-v4") != 0, cpu::x86_64_v4::xy_baoa_block}};
     const int n = 1000;
-    const std::int64_t begin = 301, end = 977;  // odd start: the first site takes the second normal of its call
     const XYStep step = xy_step_coefficients(0.1, 1.0, 0.9, 1.0, 1.0, 0.0);
     const PhiloxKey key = philox_key(17);
-
-    State<Real> want(n);  // the per-site rules
-    for (std::int64_t e = begin; e < end; ++e) {
-        double z[2];
-        xy_normal_pair(philox4x32_10(philox_counter(e / 2, 0, RngId::xy_langevin, 5), key), z[0], z[1]);
-        want.after_o[e - begin] = xy_baoa(want.theta[e], want.omega[e], want.tau[e], static_cast<Real>(z[e % 2]), step);
-        double s, c;
-        poly_sincos(static_cast<double>(want.theta[e]), s, c);
-        want.C[e] = static_cast<Real>(c);
-        want.S[e] = static_cast<Real>(s);
-    }
-    for (const auto& v : variants) {
-        if (!v.supported) continue;
-        State<Real> got(n);
-        std::vector<Philox4x32> words(n);
-        std::vector<double> z(n + 2);
-        v.kernel({got.theta.data(), got.omega.data(), got.tau.data(), got.C.data(), got.S.data(), got.after_o.data(),
-                  words.data(), z.data(), begin, end, step, key, 5});
-        EXPECT_EQ(got.theta, want.theta) << v.isa;
-        EXPECT_EQ(got.omega, want.omega) << v.isa;
-        EXPECT_EQ(got.C, want.C) << v.isa;
-        EXPECT_EQ(got.S, want.S) << v.isa;
-        EXPECT_EQ(got.after_o, want.after_o) << v.isa;
+    // Starts at every offset inside a Philox call: the first sites take the later normals of their call.
+    const std::pair<std::int64_t, std::int64_t> ranges[] = {{301, 977}, {302, 999}, {303, 1000}, {300, 998}};
+    for (const auto& [begin, end] : ranges) {
+        State<Real> want(n);  // the per-site rules
+        for (std::int64_t e = begin; e < end; ++e) {
+            const Real xi = xy_normal<Real>(key, 5, e);
+            want.after_o[e - begin] = xy_baoa(want.theta[e], want.omega[e], want.tau[e], xi, step);
+            poly_sincos(want.theta[e], want.S[e], want.C[e]);
+        }
+        for (const auto& v : variants) {
+            if (!v.supported) continue;
+            State<Real> got(n);
+            std::vector<Philox4x32> words(n);
+            std::vector<Real> z(n + 6);
+            v.kernel({got.theta.data(), got.omega.data(), got.tau.data(), got.C.data() + begin, got.S.data() + begin,
+                      got.after_o.data(), words.data(), z.data(), begin, end, step, key, 5});
+            EXPECT_EQ(got.theta, want.theta) << v.isa;
+            EXPECT_EQ(got.omega, want.omega) << v.isa;
+            EXPECT_EQ(got.C, want.C) << v.isa;
+            EXPECT_EQ(got.S, want.S) << v.isa;
+            EXPECT_EQ(got.after_o, want.after_o) << v.isa;
+        }
     }
 }
 
 }  // namespace
 
-// A 3D-style line (four neighbouring lines) of a 5-line array: every variant equals the per-site sums taken in
-// the same order, including the closing B step.
+// A line of a 5-line array with four, two or no neighbouring lines: every variant equals the per-site sums taken
+// in the same order, with and without the closing B step.
 template <class Real>
 void check_torque_variants()
 {
@@ -87,24 +85,39 @@ void check_torque_variants()
         S[i] = static_cast<Real>(std::sin(0.37 * i));
     }
     const Real J = 1.3, h = 0.2, k = 0.05;
-    std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
-    for (std::int64_t x = 0; x < L; ++x) {
-        const std::int64_t e = 2 * L + x;
-        Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
-        Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
-        for (std::int64_t a : {3, 1, 4, 0}) {
-            sc += Real(1) * C[a * L + x];
-            ss += Real(1) * S[a * L + x];
+    // 3D (four neighbouring lines), 2D (two), 1D (none), with and without the closing B.
+    const std::vector<std::int64_t> neighbours[] = {{3, 1, 4, 0}, {3, 1}, {}};
+    for (const auto& adj : neighbours) {
+        for (const bool closing_b : {true, false}) {
+            std::vector<Real> want_tau(5 * L, 0), want_omega(5 * L, 1);
+            for (std::int64_t x = 0; x < L; ++x) {
+                const std::int64_t e = 2 * L + x;
+                Real sc = C[2 * L + (x + 1) % L] + C[2 * L + (x + L - 1) % L];
+                Real ss = S[2 * L + (x + 1) % L] + S[2 * L + (x + L - 1) % L];
+                for (std::int64_t a : adj) {
+                    sc += C[a * L + x];
+                    ss += S[a * L + x];
+                }
+                want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
+                if (closing_b) want_omega[e] += k * want_tau[e];
+            }
+            const Real *cl = C.data() + 2 * L, *sl = S.data() + 2 * L;
+            cpu::XYLine<Real> line{cl, sl, {cl, cl, cl, cl}, {sl, sl, sl, sl}, nullptr, nullptr, L,
+                                   static_cast<int>(adj.size()), J, h, k};
+            for (std::size_t a = 0; a < adj.size(); ++a) {
+                line.c[a] = C.data() + adj[a] * L;
+                line.s[a] = S.data() + adj[a] * L;
+            }
+            for (const auto& [supported, kernel] : variants) {
+                if (!supported) continue;
+                std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
+                line.tau = tau.data() + 2 * L;
+                line.omega = closing_b ? omega.data() + 2 * L : nullptr;
+                kernel(line);
+                EXPECT_EQ(tau, want_tau) << adj.size();
+                EXPECT_EQ(omega, want_omega) << adj.size();
+            }
         }
-        want_tau[e] = xy_torque(C[e], S[e], sc, ss, J, h);
-        want_omega[e] += k * want_tau[e];
-    }
-    for (const auto& [supported, kernel] : variants) {
-        if (!supported) continue;
-        std::vector<Real> tau(5 * L, 0), omega(5 * L, 1);
-        kernel({C.data(), S.data(), tau.data(), omega.data(), 2 * L, L, {3 * L, 1 * L, 4 * L, 0}, {1, 1, 1, 1}, J, h, k});
-        EXPECT_EQ(tau, want_tau);
-        EXPECT_EQ(omega, want_omega);
     }
 }
 

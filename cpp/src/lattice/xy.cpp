@@ -1,10 +1,13 @@
-// CPU driver of the XY rotors: OpenMP over fixed blocks of sites, each site calling the rules of xy.hpp.
+// CPU driver of the XY rotors: OpenMP over fixed slabs of lines (steps) or blocks of sites (totals), each site
+// calling the rules of xy.hpp.
 #include "symbreak/lattice/xy_cpu.hpp"
 
 #include "xy_blocks.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace symbreak::cpu {
@@ -42,29 +45,35 @@ template <class Real>
 void cos_sin(std::int64_t total, const Real* theta, Real* C, Real* S)
 {
 #pragma omp parallel for schedule(static) if (total >= 4096)
-    for (std::int64_t e = 0; e < total; ++e) xy_cos_sin(theta[e], C[e], S[e]);
+    for (std::int64_t e = 0; e < total; ++e) xy_cos_sin(theta[e], C[e], S[e]);  // the step's rule: same torques
 }
 
-// τ = xy_torque from C and S for every site, and with omega != null the closing B step ω += (dt/2) τ / I.
-// Work goes by lines along the last axis: their neighbouring lines are found once per line, and the per-ISA
-// line kernel (xy_blocks.cpp) runs a contiguous, vectorised loop over the line (PeriodicGrid::shift would
-// divide per site).
+// Line `line` (of one replica, along the last axis) for the per-ISA line kernel (xy_blocks.cpp): τ = xy_torque
+// from cos θ and sin θ, which at(q) finds for line q, and with omega != null the closing B step
+// ω += (dt/2) τ / I; tau and omega point at the line. Its neighbouring lines are found once per line, so the
+// kernel runs a contiguous, vectorised loop (PeriodicGrid::shift would divide per site).
+template <class Real, class At>
+XYLine<Real> line_of(const PeriodicGrid& g, std::int64_t line, const At& at, Real* tau, Real* omega, const XYStep& c)
+{
+    std::int64_t adj[4];
+    const int n = xy_adjacent_lines(g, line, adj);
+    const auto [cl, sl] = at(line);
+    XYLine<Real> l{cl, sl, {cl, cl, cl, cl}, {sl, sl, sl, sl}, tau, omega, g.n[2], n,
+                   static_cast<Real>(c.J), static_cast<Real>(c.h), static_cast<Real>(c.half_dt_over_I)};
+    for (int a = 0; a < n; ++a) std::tie(l.c[a], l.s[a]) = at(adj[a]);
+    return l;
+}
+
 template <class Real>
-void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, Real* omega,
-                     const XYStep& c)
+void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, const XYStep& c)
 {
     static const auto kernel = torque_kernel<Real>();
-    const std::int64_t L = g.n[2], lines = g.n[0] * g.n[1], N = g.sites();
+    const std::int64_t L = g.n[2], N = g.sites(), lines = g.n[0] * g.n[1];
 #pragma omp parallel for schedule(static) if (N * replicas >= 4096)
     for (std::int64_t q = 0; q < lines * replicas; ++q) {
-        const std::int64_t r = q / lines, line = q - r * lines;
-        // Weight-0 slots (xy_adjacent_lines) keep the inner loop free of a variable trip count.
-        XYLine<Real> l{C, S, tau, omega, r * N + line * L, L, {}, {}, static_cast<Real>(c.J), static_cast<Real>(c.h),
-                       static_cast<Real>(c.half_dt_over_I)};
-        int wgt[4];
-        xy_adjacent_lines(g, r * N, line, l.adj, wgt);
-        for (int a = 0; a < 4; ++a) l.wgt[a] = static_cast<Real>(wgt[a]);
-        kernel(l);
+        const std::int64_t r = q / lines;
+        const auto at = [&](std::int64_t line) { return std::pair{C + r * N + line * L, S + r * N + line * L}; };
+        kernel(line_of(g, q % lines, at, tau + q * L, static_cast<Real*>(nullptr), c));
     }
 }
 
@@ -76,49 +85,107 @@ void xy_torques(const PeriodicGrid& g, int replicas, const Real* theta, Real* ta
     const std::int64_t total = g.sites() * replicas;
     std::vector<Real> cs(static_cast<std::size_t>(2 * total));
     cos_sin(total, theta, cs.data(), cs.data() + total);
-    torques_by_line(g, replicas, cs.data(), cs.data() + total, tau, static_cast<Real*>(nullptr),
-                    XYStep{0, 0, 0, 0, J, h});
+    torques_by_line(g, replicas, cs.data(), cs.data() + total, tau, XYStep{0, 0, 0, 0, J, h});
 }
 
+// One pass per step. Each replica's lines (along the last axis) go in slabs of at least 64 lines, a fixed
+// partition whatever the thread count; a slab's lines get B A O A in chunks of about 2048 sites, their cos θ and
+// sin θ into a window of recent lines, and right behind them, once their neighbouring lines are done, the torques
+// and the closing B, while those lines are still in cache; cos θ, sin θ never go to a lattice-sized array. The D
+// lines at either end of a slab (D = 1 in 2D, one plane in 3D) need a neighbouring slab's angles: the 2D lines at
+// each end keep their cos θ, sin θ in `edges`, and their torques wait for a barrier.
 template <class Real>
 void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, Real* tau, const XYStep* steps,
                  std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o)
 {
-    static const auto kernel = baoa_kernel<Real>();
-    const std::int64_t N = g.sites(), total = N * replicas, nb = blocks(N);
+    static const auto baoa = baoa_kernel<Real>();
+    static const auto torque = torque_kernel<Real>();
+    const std::int64_t N = g.sites(), total = N * replicas, L = g.n[2], lines = g.n[0] * g.n[1];
+    const std::int64_t D = g.dim == 3 ? g.n[1] : g.dim == 2 ? 1 : 0;  // a line's neighbours lie within ±D lines
+    const std::int64_t slab = std::min(lines, std::max<std::int64_t>(64, 16384 / L));
+    const std::int64_t per_replica = (lines + slab - 1) / slab, slabs = per_replica * replicas;
+    const std::int64_t chunk = std::min(slab, std::max<std::int64_t>(1, 2048 / L));  // lines per B A O A call
+    const std::int64_t kept = std::min(slab, 2 * D);  // lines at each end of a slab stored in `edges`
+    const std::int64_t window = 2 * D + 4 * chunk;    // lines of the window
     const PhiloxKey key = philox_key(seed);
-    std::vector<double> partial(static_cast<std::size_t>(nb * replicas));
-    std::vector<Real> cs(static_cast<std::size_t>(2 * total));
-    Real* C = cs.data();
-    Real* S = C + total;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const XYStep c = steps[i];  // a copy: stores to double arrays could alias the reference
-        const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
-        const bool last = i + 1 == n && post_o;
+    std::vector<double> partial(static_cast<std::size_t>(slabs));
+    // Slab b's first `kept` lines (cos θ then sin θ, L each), then its last `kept`.
+    std::vector<Real> edges(static_cast<std::size_t>(slabs * 2 * kept * 2 * L));
+    const auto bounds = [&](std::int64_t b) {  // slab b: replica r, lines [l0, l1)
+        const std::int64_t r = b / per_replica, l0 = (b % per_replica) * slab;
+        return std::tuple{r, l0, std::min(l0 + slab, lines)};
+    };
+    const auto edge_line = [&](std::int64_t r, std::int64_t q) {  // line q of replica r in `edges`
+        const std::int64_t b = r * per_replica + q / slab, l0 = (q / slab) * slab, l1 = std::min(l0 + slab, lines);
+        const std::int64_t slot = q < l0 + kept ? q - l0 : kept + q - (l1 - kept);
+        Real* cq = edges.data() + ((b * 2 * kept + slot) * 2) * L;
+        return std::pair{cq, cq + L};
+    };
 #pragma omp parallel if (total >= 4096)
-        {
-            std::vector<Philox4x32> words(kBlock / 2 + 1);
-            std::vector<double> z(kBlock + 2);
-            std::vector<Real> after_o(kBlock);
+    {
+        std::vector<Philox4x32> words(kBlock / 2 + 34);
+        std::vector<Real> z(kBlock + 6), after_o(kBlock), win(static_cast<std::size_t>(2 * window * L));
+        Real* wc = win.data();  // cos θ of window line i at wc + i L, sin θ at ws + i L
+        Real* ws = wc + window * L;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const XYStep c = steps[i];  // a copy: stores to Real arrays could alias a reference
+            const std::uint64_t step = step0 + static_cast<std::uint64_t>(i);
+            const bool last = i + 1 == n && post_o;
 #pragma omp for schedule(static)
-            for (std::int64_t b = 0; b < nb * replicas; ++b) {  // block b covers replica b / nb
-                const std::int64_t r = b / nb, begin = r * N + (b % nb) * kBlock;
-                const std::int64_t end = std::min(begin + kBlock, (r + 1) * N);
-                kernel({theta, omega, tau, C, S, after_o.data(), words.data(), z.data(), begin, end, c, key, step});
-                if (last) {
-                    double w2 = 0;
-                    for (std::int64_t j = 0; j < end - begin; ++j) w2 += static_cast<double>(after_o[j]) * after_o[j];
-                    partial[b] = w2;
+            for (std::int64_t b = 0; b < slabs; ++b) {
+                const auto [r, l0, l1] = bounds(b);
+                double w2 = 0;
+                std::int64_t next = l0 + D;  // the next line to take its torque
+                std::int64_t w0 = l0;        // the window holds lines [w0, q)
+                const auto at = [&](std::int64_t line) {
+                    const std::int64_t at_line = (line - w0) * L;
+                    return std::pair{static_cast<const Real*>(wc + at_line), static_cast<const Real*>(ws + at_line)};
+                };
+                for (std::int64_t q = l0; q < l1; q += chunk) {
+                    const std::int64_t qe = std::min(q + chunk, l1);
+                    if (q + chunk - w0 > window) {  // keep the lines still needed, from next - D on
+                        const std::int64_t from = std::max(w0, next - D);
+                        std::copy(wc + (from - w0) * L, wc + (q - w0) * L, wc);
+                        std::copy(ws + (from - w0) * L, ws + (q - w0) * L, ws);
+                        w0 = from;
+                    }
+                    const std::int64_t first = r * N + q * L;
+                    for (std::int64_t a = first; a < r * N + qe * L; a += kBlock) {
+                        const std::int64_t e = std::min(a + kBlock, r * N + qe * L), off = (q - w0) * L + a - first;
+                        baoa({theta, omega, tau, wc + off, ws + off, after_o.data(), words.data(), z.data(), a, e, c,
+                              key, step});
+                        if (last)
+                            for (std::int64_t j = 0; j < e - a; ++j) w2 += static_cast<double>(after_o[j]) * after_o[j];
+                    }
+                    for (std::int64_t line = q; line < qe; ++line)
+                        if (line < l0 + kept || line >= l1 - kept) {
+                            const auto [ec, es] = edge_line(r, line);
+                            std::copy(wc + (line - w0) * L, wc + (line - w0 + 1) * L, ec);
+                            std::copy(ws + (line - w0) * L, ws + (line - w0 + 1) * L, es);
+                        }
+                    for (; next < qe - D; ++next)
+                        torque(line_of(g, next, at, tau + r * N + next * L, omega + r * N + next * L, c));
                 }
+                partial[b] = w2;
+            }
+#pragma omp for schedule(static)
+            for (std::int64_t b = 0; b < slabs; ++b) {  // the lines at the slabs' ends
+                const auto [r, l0, l1] = bounds(b);
+                const auto at = [&, r = r](std::int64_t line) {
+                    const auto [cq, sq] = edge_line(r, line);
+                    return std::pair{static_cast<const Real*>(cq), static_cast<const Real*>(sq)};
+                };
+                for (std::int64_t q = l0; q < l1; ++q)
+                    if (q < l0 + D || q >= std::max(l0 + D, l1 - D))
+                        torque(line_of(g, q, at, tau + r * N + q * L, omega + r * N + q * L, c));
             }
         }
-        torques_by_line(g, replicas, C, S, tau, omega, c);
-        if (last)
-            for (int r = 0; r < replicas; ++r) {
-                post_o[r] = 0;
-                for (std::int64_t b = 0; b < nb; ++b) post_o[r] += partial[r * nb + b];
-            }
     }
+    if (post_o)
+        for (int r = 0; r < replicas; ++r) {
+            post_o[r] = 0;
+            for (std::int64_t b = 0; b < per_replica; ++b) post_o[r] += partial[r * per_replica + b];
+        }
 }
 
 template <class Real>

@@ -2,79 +2,129 @@
 // have no calls, so each build vectorises them at its width.
 #include "xy_blocks.hpp"
 
+#include "symbreak/rng/philox_simd.hpp"
+
+#if defined(__AVX512F__)
+#define SYMBREAK_LANES 16
+#elif defined(__AVX2__)
+#define SYMBREAK_LANES 8
+#else
+#define SYMBREAK_LANES 4
+#endif
+
 namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {
+
+constexpr std::int64_t kLanes = SYMBREAK_LANES;
 
 // Restrict-qualified parameters: the arrays never overlap, and GCC honours restrict on parameters (not on
 // local pointers), so the loop vectorises without runtime overlap tests.
 template <class Real>
 void baoa_loop(Real* __restrict__ th, Real* __restrict__ om, const Real* __restrict__ ta, Real* __restrict__ cb,
-               Real* __restrict__ sb, Real* __restrict__ ao, const double* __restrict__ xi, std::int64_t len,
+               Real* __restrict__ sb, Real* __restrict__ ao, const Real* __restrict__ xi, std::int64_t len,
                XYStep c)
 {
 #pragma GCC ivdep  // the same promise for the double instantiation, where GCC drops the restrict information
     for (std::int64_t j = 0; j < len; ++j) {
-        ao[j] = xy_baoa_cs(th[j], om[j], ta[j], static_cast<Real>(xi[j]), c, cb[j], sb[j]);
+        ao[j] = xy_baoa_cs(th[j], om[j], ta[j], xi[j], c, cb[j], sb[j]);
     }
+}
+
+// The words of Philox calls call0 .. call0 + calls - 1 in four planes (plane k holds word k of every call, so
+// the normal loops load whole vectors): philox_lanes computes kLanes calls at once, from a multiple of kLanes
+// (call0 - first of them is returned). Scratch: 4 (calls + 2 kLanes) words.
+std::int64_t philox_planes(std::uint32_t* __restrict__ w, std::int64_t call0, std::int64_t calls, std::int64_t stride,
+                           std::uint64_t step, PhiloxKey key)
+{
+    using u32 = simd::Vec<SYMBREAK_LANES>::u32;
+    const std::int64_t first = call0 / kLanes * kLanes;
+    for (std::int64_t g = first; g < call0 + calls; g += kLanes) {
+        const Philox4x32 c = philox_counter(static_cast<std::uint64_t>(g), 0, RngId::xy_langevin, step);
+        u32 x[4];
+        simd::philox_lanes<SYMBREAK_LANES>(c.v[0], c.v[1], c.v[2], c.v[3], key, x);
+        for (int k = 0; k < 4; ++k) __builtin_memcpy(w + k * stride + (g - first), &x[k], sizeof(x[k]));
+    }
+    return call0 - first;
+}
+
+// Normals of `calls` consecutive Philox calls from their word planes: two per call in double, four in float.
+template <class Real>
+void normals(const std::uint32_t* __restrict__ w0, const std::uint32_t* __restrict__ w1,
+             const std::uint32_t* __restrict__ w2, const std::uint32_t* __restrict__ w3, Real* __restrict__ z,
+             std::int64_t calls)
+{
+    for (std::int64_t j = 0; j < calls; ++j)
+        xy_call_normals({{w0[j], w1[j], w2[j], w3[j]}}, z + xy_sites_per_call<Real> * j);
 }
 
 template <class Real>
 void baoa_block(const XYBlock<Real>& b)
 {
+    constexpr std::int64_t per = xy_sites_per_call<Real>;
     const XYStep c = b.step;  // a copy: stores to Real arrays could alias a reference
-    const std::int64_t call0 = b.begin / 2, calls = (b.end + 1) / 2 - call0;  // sites 2k, 2k + 1 share call k
-    double* z = b.z;
+    const std::int64_t call0 = b.begin / per, calls = (b.end + per - 1) / per - call0;  // site e is in call e / per
+    Real* z = b.z;
     if (c.sigma > 0) {
-        Philox4x32* w = b.words;
-        for (std::int64_t j = 0; j < calls; ++j)
-            w[j] = philox4x32_10(philox_counter(static_cast<std::uint64_t>(call0 + j), 0, RngId::xy_langevin,
-                                                b.counter_step), b.key);
-        for (std::int64_t j = 0; j < calls; ++j) xy_normal_pair(w[j], z[2 * j], z[2 * j + 1]);
+        auto* w = reinterpret_cast<std::uint32_t*>(b.words);
+        const std::int64_t stride = calls + 2 * kLanes;
+        const std::int64_t off = philox_planes(w, call0, calls, stride, b.counter_step, b.key);
+        normals(w + off, w + stride + off, w + 2 * stride + off, w + 3 * stride + off, z, calls);
     } else {
-        for (std::int64_t j = 0; j < 2 * calls; ++j) z[j] = 0.0;
+        for (std::int64_t j = 0; j < per * calls; ++j) z[j] = 0;
     }
-    baoa_loop(b.theta + b.begin, b.omega + b.begin, b.tau + b.begin, b.C + b.begin, b.S + b.begin, b.after_o,
-              z + (b.begin - 2 * call0), b.end - b.begin, c);  // z offset +1 when starting on a call's 2nd site
+    baoa_loop(b.theta + b.begin, b.omega + b.begin, b.tau + b.begin, b.C, b.S, b.after_o,
+              z + (b.begin - per * call0), b.end - b.begin, c);  // offset when starting inside a call
 }
 
-// Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap.
-template <class Real>
+// Torques of sites 1 .. L - 2 of a line, whose left and right neighbours need no wrap, from its Adj neighbouring
+// lines (0 in 1D, 2 in 2D, 4 in 3D), with the closing B (ω += k τ) in the same loop when om is given.
+template <int Adj, bool B, class Real>
 void line_interior(const Real* __restrict__ cl, const Real* __restrict__ sl, Real* __restrict__ t,
-                   const XYLine<Real>& l)
+                   Real* __restrict__ om, const XYLine<Real>& l)
 {
-    const Real *c0 = l.C + l.adj[0], *c1 = l.C + l.adj[1], *c2 = l.C + l.adj[2], *c3 = l.C + l.adj[3];
-    const Real *s0 = l.S + l.adj[0], *s1 = l.S + l.adj[1], *s2 = l.S + l.adj[2], *s3 = l.S + l.adj[3];
-    const Real w0 = l.wgt[0], w1 = l.wgt[1], w2 = l.wgt[2], w3 = l.wgt[3], J = l.J, h = l.h;
-#pragma GCC ivdep  // τ never overlaps C or S
+    const Real *c0 = l.c[0], *c1 = l.c[1], *c2 = l.c[2], *c3 = l.c[3];
+    const Real *s0 = l.s[0], *s1 = l.s[1], *s2 = l.s[2], *s3 = l.s[3];
+    const Real J = l.J, h = l.h, k = l.k;
+#pragma GCC ivdep  // τ and ω never overlap C or S
     for (std::int64_t x = 1; x + 1 < l.L; ++x) {
-        const Real sc = xy_neighbour_sum(cl[x + 1], cl[x - 1], c0[x], c1[x], c2[x], c3[x], w0, w1, w2, w3);
-        const Real ss = xy_neighbour_sum(sl[x + 1], sl[x - 1], s0[x], s1[x], s2[x], s3[x], w0, w1, w2, w3);
-        t[x] = xy_torque(cl[x], sl[x], sc, ss, J, h);
+        const Real sc = xy_neighbour_sum<Adj>(cl[x + 1], cl[x - 1], c0[x], c1[x], c2[x], c3[x]);
+        const Real ss = xy_neighbour_sum<Adj>(sl[x + 1], sl[x - 1], s0[x], s1[x], s2[x], s3[x]);
+        const Real tau = xy_torque(cl[x], sl[x], sc, ss, J, h);
+        t[x] = tau;
+        if constexpr (B) om[x] += k * tau;
     }
+}
+
+// Sites 0 and L - 1 (the wrap along the line), then the interior.
+template <int Adj, class Real>
+void torque_line_adj(const XYLine<Real>& l)
+{
+    const Real *cl = l.cl, *sl = l.sl;
+    Real* t = l.tau;
+    Real* om = l.omega;
+    const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {
+        const Real sc = xy_neighbour_sum<Adj>(cl[right], cl[left], l.c[0][x], l.c[1][x], l.c[2][x], l.c[3][x]);
+        const Real ss = xy_neighbour_sum<Adj>(sl[right], sl[left], l.s[0][x], l.s[1][x], l.s[2][x], l.s[3][x]);
+        t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
+        if (om) om[x] += l.k * t[x];
+    };
+    edge(0, l.L - 1, 1);
+    if (om)
+        line_interior<Adj, true>(cl, sl, t, om, l);
+    else
+        line_interior<Adj, false>(cl, sl, t, om, l);
+    edge(l.L - 1, l.L - 2, 0);
 }
 
 template <class Real>
 void torque_line(const XYLine<Real>& l)
 {
-    const Real* cl = l.C + l.base;
-    const Real* sl = l.S + l.base;
-    Real* t = l.tau + l.base;
-    const auto edge = [&](std::int64_t x, std::int64_t left, std::int64_t right) {
-        const std::int64_t* a = l.adj;
-        const Real* w = l.wgt;
-        const Real sc = xy_neighbour_sum(cl[right], cl[left], l.C[a[0] + x], l.C[a[1] + x], l.C[a[2] + x],
-                                         l.C[a[3] + x], w[0], w[1], w[2], w[3]);
-        const Real ss = xy_neighbour_sum(sl[right], sl[left], l.S[a[0] + x], l.S[a[1] + x], l.S[a[2] + x],
-                                         l.S[a[3] + x], w[0], w[1], w[2], w[3]);
-        t[x] = xy_torque(cl[x], sl[x], sc, ss, l.J, l.h);
-    };
-    edge(0, l.L - 1, 1);
-    line_interior(cl, sl, t, l);
-    edge(l.L - 1, l.L - 2, 0);
-    if (l.omega) {
-        Real* om = l.omega + l.base;
-        for (std::int64_t x = 0; x < l.L; ++x) om[x] += l.k * t[x];
-    }
+    if (l.adj == 4)
+        torque_line_adj<4>(l);
+    else if (l.adj == 2)
+        torque_line_adj<2>(l);
+    else
+        torque_line_adj<0>(l);
 }
 
 }  // namespace

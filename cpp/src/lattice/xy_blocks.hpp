@@ -10,8 +10,8 @@
 namespace symbreak::cpu {
 
 // Sites [begin, end) of the stacked replicas (global indices), one BAOA step with normals keyed by (key, step).
-// Scratch: words >= (end - begin) / 2 + 1 calls, z >= end - begin + 2 normals. after_o[j] receives ω of site
-// begin + j right after O; C and S (global indices) cos θ and sin θ of the new angles.
+// Scratch: words >= (end - begin) / 2 + 34 calls, z >= end - begin + 6 normals. after_o[j], C[j] and S[j] receive
+// ω right after O and cos θ, sin θ of the new angle of site begin + j.
 template <class Real>
 struct XYBlock {
     Real* theta;
@@ -21,25 +21,26 @@ struct XYBlock {
     Real* S;
     Real* after_o;
     Philox4x32* words;
-    double* z;
+    Real* z;
     std::int64_t begin, end;
     XYStep step;
     PhiloxKey key;
     std::uint64_t counter_step;
 };
 
-// One line of sites along the last axis: τ = xy_torque from C and S (the line starts at `base`; the neighbouring
-// lines start at adj[a], weighted 1, or 0 for slots a lattice of lower dimension does not have), then, with
-// omega != null, the closing B step ω += k τ.
+// One line of L sites along the last axis: τ = xy_torque from the cos θ, sin θ of the line (cl, sl) and of its
+// `adj` neighbouring lines (c[a], s[a], a < adj: xy_adjacent_lines' slots; the rest unused), then, with
+// omega != null, the closing B step ω += k τ. tau and omega point at the line's first site.
 template <class Real>
 struct XYLine {
-    const Real* C;
-    const Real* S;
+    const Real* cl;
+    const Real* sl;
+    const Real* c[4];
+    const Real* s[4];
     Real* tau;
     Real* omega;
-    std::int64_t base, L;
-    std::int64_t adj[4];
-    Real wgt[4];
+    std::int64_t L;
+    int adj;
     Real J, h, k;
 };
 

@@ -4,8 +4,11 @@
 //   B: ω += (dt/2) τ / I     A: θ += (dt/2) ω     O: ω ← c₁ ω + √((1 - c₁²) T / I) ξ,  c₁ = e^{-γ dt}
 //   A: θ += (dt/2) ω         (new torques)        B: ω += (dt/2) τ / I
 // γ = 0 and T = 0 make O the identity and the step the symplectic velocity Verlet (NVE). ξ ~ N(0, 1) from
-// Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site (call e / 2,
-// lane e % 2 of xy_normal_pair), the same on every backend; float32 lattices round the same float64 normals.
+// Philox keyed by (seed, step) and countered by the site's global index e = replica · N + site, the same on
+// every backend (xy_normal gives site e's normal). float64: call e / 2, lane e % 2 of xy_normal_pair (53-bit
+// uniforms). float32 computes in float throughout: call e / 4, words 2 ((e / 2) % 2) and 2 ((e / 2) % 2) + 1,
+// lane e % 2 of xy_normal_pair_float (24-bit uniforms, so |ξ| <= 5.77: the normal tail beyond, 8e-9 of the
+// mass, is cut), and float sincos, log and wrap (within ~2 float ulp).
 // The transcendental functions of a step (Box–Muller, cos θ and sin θ) are core/poly_math.hpp's, not libm's:
 // the CPU loops vectorise, and a CUDA kernel can reproduce the same numbers.
 #pragma once
@@ -63,13 +66,47 @@ SYMBREAK_HD void xy_normal_pair(Philox4x32 x, double& z0, double& z1)
     z1 = radius * s;
 }
 
-// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in double for either Real).
+// Two standard normals in float from two Philox words (the float32 rule): Box–Muller on 24-bit uniforms, u1 in
+// [2^-24, 1]. The words become floats through int32 (exact below 2^24), which every vector ISA converts.
+SYMBREAK_HD void xy_normal_pair_float(std::uint32_t a, std::uint32_t b, float& z0, float& z1)
+{
+    const float u1 = 1.0f - static_cast<float>(static_cast<std::int32_t>(a >> 8)) * 5.9604644775390625e-8f;
+    const float u2 = static_cast<float>(static_cast<std::int32_t>(b >> 8)) * 5.9604644775390625e-8f;
+    const float radius = sqrtf(-2.0f * poly_log(u1));
+    float s, c;
+    poly_sincos(6.28318531f * u2, s, c);
+    z0 = radius * c;
+    z1 = radius * s;
+}
+
+// Sites served by one Philox call: two in float64, four in float32.
+template <class Real>
+constexpr int xy_sites_per_call = sizeof(Real) == sizeof(float) ? 4 : 2;
+
+// The normals of the xy_sites_per_call<Real> consecutive sites one Philox call serves, into z.
+SYMBREAK_HD void xy_call_normals(const Philox4x32& x, double* z) { xy_normal_pair(x, z[0], z[1]); }
+SYMBREAK_HD void xy_call_normals(const Philox4x32& x, float* z)
+{
+    xy_normal_pair_float(x.v[0], x.v[1], z[0], z[1]);
+    xy_normal_pair_float(x.v[2], x.v[3], z[2], z[3]);
+}
+
+// Site e's normal of step `step` (the per-site form; the CPU loops and the CUDA kernel compute whole calls).
+template <class Real>
+SYMBREAK_HD Real xy_normal(PhiloxKey key, std::uint64_t step, std::uint64_t e)
+{
+    constexpr int per = xy_sites_per_call<Real>;
+    Real z[per];
+    xy_call_normals(philox4x32_10(philox_counter(e / per, 0, RngId::xy_langevin, step), key), z);
+    return z[e % per];
+}
+
+// Wrap into [-π, π) so that long runs keep full angular precision (floor exact in Real).
 template <class Real>
 SYMBREAK_HD Real xy_wrap(Real t)
 {
     const Real two_pi = static_cast<Real>(6.283185307179586);
-    const double turns = poly_floor(static_cast<double>((t + static_cast<Real>(3.141592653589793)) / two_pi));
-    return t - two_pi * static_cast<Real>(turns);
+    return t - two_pi * poly_floor((t + static_cast<Real>(3.141592653589793)) / two_pi);
 }
 
 // B A O A of one site (with the torque of the previous step); returns ω right after O.
@@ -84,14 +121,11 @@ SYMBREAK_HD Real xy_baoa(Real& theta, Real& omega, Real tau, Real xi, XYStep c) 
     return after_o;
 }
 
-// cos θ and sin θ of one site, rounded to the lattice's precision: the C and S arrays of the torque pass.
+// cos θ and sin θ of one site in the lattice's precision (float sincos for float32): the torque pass's inputs.
 template <class Real>
 SYMBREAK_HD void xy_cos_sin(Real theta, Real& c, Real& s)
 {
-    double sn, cn;
-    poly_sincos(static_cast<double>(theta), sn, cn);
-    c = static_cast<Real>(cn);
-    s = static_cast<Real>(sn);
+    poly_sincos(theta, s, c);
 }
 
 // The first pass of a step for one site: B A O A, then cos and sin of the new angle; returns ω right after O.
@@ -104,41 +138,38 @@ SYMBREAK_HD Real xy_baoa_cs(Real& theta, Real& omega, Real tau, Real xi, XYStep 
 }
 
 // The neighbours' cos (or sin) sum of a site in the one order every backend adds them: right + left along the
-// last axis, then the four neighbouring lines' slots (xy_adjacent_lines) times their weights. Adding 0 · v for
-// a missing slot keeps 1D, 2D and 3D one expression (and one rounding sequence).
-template <class Real>
-SYMBREAK_HD Real xy_neighbour_sum(Real right, Real left, Real v0, Real v1, Real v2, Real v3, Real w0, Real w1, Real w2,
-                                  Real w3)
+// last axis, then the Adj neighbouring lines (xy_adjacent_lines: 0 in 1D, 2 in 2D, 4 in 3D) in slot order.
+template <int Adj, class Real>
+SYMBREAK_HD Real xy_neighbour_sum(Real right, Real left, Real v0, Real v1, Real v2, Real v3)
 {
     Real sum = right + left;
-    sum += w0 * v0;
-    sum += w1 * v1;
-    sum += w2 * v2;
-    sum += w3 * v3;
+    if constexpr (Adj >= 2) {
+        sum += v0;
+        sum += v1;
+    }
+    if constexpr (Adj == 4) {
+        sum += v2;
+        sum += v3;
+    }
     return sum;
 }
 
-// Starts of the lines neighbouring line `line` (along the last axis) of the replica stored from `offset`:
-// slots 0, 1 along the middle axis (+1, -1), slots 2, 3 along the first axis. A slot a lower-dimensional
-// lattice lacks repeats the line itself with weight 0.
-SYMBREAK_HD void xy_adjacent_lines(const PeriodicGrid& g, std::int64_t offset, std::int64_t line, std::int64_t adj[4],
-                                   int wgt[4])
+// The lines neighbouring line `line` (lines run along the last axis, numbered in C order within a replica):
+// slots 0, 1 along the middle axis (+1, -1), slots 2, 3 along the first axis. Returns how many a lattice of this
+// dimension has (0, 2 or 4); the other slots repeat `line`.
+SYMBREAK_HD int xy_adjacent_lines(const PeriodicGrid& g, std::int64_t line, std::int64_t adj[4])
 {
-    const std::int64_t L = g.n[2], q0 = line / g.n[1], q1 = line - q0 * g.n[1], self = offset + line * L;
-    for (int a = 0; a < 4; ++a) {
-        adj[a] = self;
-        wgt[a] = 0;
-    }
+    const std::int64_t q0 = line / g.n[1], q1 = line - q0 * g.n[1];
+    for (int a = 0; a < 4; ++a) adj[a] = line;
     if (g.dim >= 2) {
-        adj[0] = offset + (q0 * g.n[1] + (q1 + 1 == g.n[1] ? 0 : q1 + 1)) * L;
-        adj[1] = offset + (q0 * g.n[1] + (q1 == 0 ? g.n[1] - 1 : q1 - 1)) * L;
-        wgt[0] = wgt[1] = 1;
+        adj[0] = q0 * g.n[1] + (q1 + 1 == g.n[1] ? 0 : q1 + 1);
+        adj[1] = q0 * g.n[1] + (q1 == 0 ? g.n[1] - 1 : q1 - 1);
     }
     if (g.dim == 3) {
-        adj[2] = offset + ((q0 + 1 == g.n[0] ? 0 : q0 + 1) * g.n[1] + q1) * L;
-        adj[3] = offset + ((q0 == 0 ? g.n[0] - 1 : q0 - 1) * g.n[1] + q1) * L;
-        wgt[2] = wgt[3] = 1;
+        adj[2] = (q0 + 1 == g.n[0] ? 0 : q0 + 1) * g.n[1] + q1;
+        adj[3] = (q0 == 0 ? g.n[0] - 1 : q0 - 1) * g.n[1] + q1;
     }
+    return g.dim == 3 ? 4 : g.dim == 2 ? 2 : 0;
 }
 
 // The closing B with the new torque.

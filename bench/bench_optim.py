@@ -8,8 +8,9 @@ One run measures every implementation on the same parameters and gradients, for 
 * ``flat``: one tensor of the same total size.
 
 Effective bandwidth uses the convention of 28 bytes per parameter per step (fp32: read θ, g and two state
-words, write θ and two state words), reported against the measured device copy bandwidth; the optimizer
-state size is exact (ECD keeps one fp32 buffer per parameter, AdamW two).
+words, write θ and two state words), reported against the measured device copy bandwidth. It is exact for
+AdamW and for ECD without weight decay (reduce pass: read g, p; update pass: read θ, g, p, write θ, p); the
+optimizer state size is exact (ECD keeps one fp32 buffer per parameter, AdamW two).
 
     PYTHONPATH=python python3 bench/bench_optim.py [--quick] [--device cpu|cuda] [--out bench/results/optim.json]
 """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"interleaved {layout:5s} {r['params'] / 1e6:7.1f}M  ECD-fused / AdamW-fused "
                   f"{r['ratio_median']:.2f} (median of {r['rounds']} rounds)")
     result = {"benchmark": "optimizer step", "device": args.device, "copy_GB_per_s": bandwidth,
-              "threads": symbreak.get_num_threads(), "torch": torch.__version__, "symbreak": symbreak.__version__,
+              "threads": symbreak.get_num_threads(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+              "torch": torch.__version__, "symbreak": symbreak.__version__,
               "machine": platform.processor() or platform.machine(), "bytes_per_param": BYTES_PER_PARAM,
               "rows": rows, "interleaved": interleaved}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -187,8 +189,9 @@ def markdown(result: dict) -> str:
         r2 = f"{t['ECD-reference'] / t['ECD-fused']:.1f}×" if {"ECD-fused", "ECD-reference"} <= t.keys() else "n/a"
         r3 = f"{inter[(n, layout)]:.2f}×" if (n, layout) in inter else "n/a"
         lines.append(f"| {n / 1e6:.1f}M | {layout} | " + " | ".join(cells) + f" | {r1} | {r3} | {r2} |")
-    lines.append(f"\nStep times (median), {result['device']}, {result['threads']} threads; copy bandwidth "
-                 f"{result['copy_GB_per_s']:.1f} GB/s; torch {result['torch']}.")
+    lines.append(f"\nStep times (median), {result['device']}, {result['threads']} threads (OMP_WAIT_POLICY "
+                 f"{result.get('OMP_WAIT_POLICY', '(unset)')}); copy bandwidth {result['copy_GB_per_s']:.1f} GB/s; "
+                 f"torch {result['torch']}.")
     return "\n".join(lines)
 
 

@@ -169,11 +169,11 @@ auto with_dtypes(const TensorList& t, int i, F&& f)
 
 EcdSums ecd_reduce_block(const TensorList& t, const EcdBlock& b, bool all_sums)
 {
-    const bool all = all_sums || t.weight_decay[b.tensor] != 0.0f;
+    const bool decay = t.weight_decay[b.tensor] != 0.0f;  // ‖θ‖² is needed for the decay energy
     return with_dtypes(t, b.tensor, [&](auto tp, auto tg) {
         constexpr DType P = decltype(tp)::value, G = decltype(tg)::value;
-        if (t.weight_decay[b.tensor] != 0.0f) return reduce<P, G, true, true>(t, b);
-        return all ? reduce<P, G, true, false>(t, b) : reduce<P, G, false, false>(t, b);
+        if (decay) return reduce<P, G, true, true>(t, b);
+        return all_sums ? reduce<P, G, true, false>(t, b) : reduce<P, G, false, false>(t, b);
     });
 }
 

@@ -110,8 +110,42 @@ TEST(EcdPasses, ReduceIsIndependentOfThreadsAndIsa)
     double pp = 0;
     for (std::int64_t j = 3; j < 9000; ++j) pp += static_cast<double>(f.mom[1][j]) * f.mom[1][j];
     EXPECT_NEAR(base.pp, pp, 1e-9 * pp);
-    if (__builtin_cpu_supports("x86-64-v3")) EXPECT_EQ(cpu::x86_64_v3::ecd_reduce_block(f.list, block, true).pG, base.pG);
-    if (__builtin_cpu_supports("x86-64-v4")) EXPECT_EQ(cpu::x86_64_v4::ecd_reduce_block(f.list, block, true).GG, base.GG);
+    // Every variant gives the same bits (the fused multiply-adds of v3 and v4 included), with and without
+    // weight decay and the optional sums.
+    Fixture z;
+    z.wd[1] = 0.0f;
+    for (const TensorList* list : {&f.list, &z.list})
+        for (bool all : {true, false}) {
+            const EcdSums v1 = cpu::x86_64_v1::ecd_reduce_block(*list, block, all);
+            auto same = [&](const EcdSums& s) {
+                EXPECT_EQ(s.pp, v1.pp);
+                EXPECT_EQ(s.pG, v1.pG);
+                EXPECT_EQ(s.GG, v1.GG);
+                EXPECT_EQ(s.tt, v1.tt);
+                EXPECT_EQ(s.gg, v1.gg);
+            };
+            if (__builtin_cpu_supports("x86-64-v3")) same(cpu::x86_64_v3::ecd_reduce_block(*list, block, all));
+            if (__builtin_cpu_supports("x86-64-v4")) same(cpu::x86_64_v4::ecd_reduce_block(*list, block, all));
+        }
+}
+
+TEST(EcdPasses, ReduceWithoutWeightDecayTakesGAsG)
+{
+    // w = 0: G = g exactly (as in the reference), so the step's sums do not read θ.
+    Fixture a, nan;
+    a.wd[1] = nan.wd[1] = 0.0f;
+    for (float& v : nan.theta[1]) v = NAN;
+    std::vector<EcdSums> sa(4), sn(4);
+    cpu::ecd_reduce(a.list, sa.data(), false);
+    cpu::ecd_reduce(nan.list, sn.data(), false);
+    EXPECT_EQ(sn[1].pp, sa[1].pp);
+    EXPECT_EQ(sn[1].pG, sa[1].pG);
+    EXPECT_EQ(sn[1].GG, sa[1].GG);
+    double GG = 0;
+    for (float g : a.grad[1]) GG += static_cast<double>(g) * g;
+    EXPECT_NEAR(sa[1].GG, GG, 1e-12 * GG);
+    cpu::ecd_reduce(nan.list, sn.data(), true);  // ‖θ‖² does read it
+    EXPECT_TRUE(std::isnan(sn[1].tt));
 }
 
 TEST(EcdPasses, NoiseKeepsNormAndDependsOnlyOnGlobalIndex)
@@ -131,4 +165,58 @@ TEST(EcdPasses, NoiseKeepsNormAndDependsOnlyOnGlobalIndex)
     const TensorList split{5, tp.data(), b.dtypes.data(), gp.data(), b.dtypes.data(), mp.data(), numel.data(), offset.data(), wd.data()};
     cpu::ecd_add_noise(split, 0.5f, 0.1f, 9, 4, RngId::ecd_noise);
     EXPECT_EQ(a.mom, b.mom);
+}
+
+TEST(EcdPasses, HalfPrecisionPassesMatchTheElementRuleOnEveryIsa)
+{
+    __builtin_cpu_init();
+    const std::int64_t n = 1005;  // vector body and a tail
+    const EcdCoeffs c{0.999f, 0.37f, 0.0123f};
+    for (DType dt : {DType::bfloat16, DType::float16})
+        for (float w : {0.0f, 0.05f}) {
+            std::vector<std::uint16_t> theta(n), grad(n);
+            std::vector<float> mom(n);
+            for (std::int64_t j = 0; j < n; ++j) {
+                store_from_float(dt, theta.data(), j, 3.0f * std::sin(0.37f * j));
+                store_from_float(dt, grad.data(), j, std::cos(0.11f * j));
+                mom[j] = std::sin(0.05f * j * j);
+            }
+            // The rule element by element.
+            std::vector<std::uint16_t> want_theta = theta;
+            std::vector<float> want_mom = mom;
+            for (std::int64_t j = 0; j < n; ++j) {
+                float th = load_as_float(dt, want_theta.data(), j);
+                ecd_element(th, load_as_float(dt, grad.data(), j), want_mom[j], w, c);
+                store_from_float(dt, want_theta.data(), j, th);
+            }
+            using Update = void (*)(const TensorList&, const cpu::EcdBlock&, const EcdCoeffs&);
+            using Reduce = EcdSums (*)(const TensorList&, const cpu::EcdBlock&, bool);
+            std::vector<std::pair<Update, Reduce>> isas{{cpu::x86_64_v1::ecd_update_block, cpu::x86_64_v1::ecd_reduce_block}};
+            if (__builtin_cpu_supports("x86-64-v3")) isas.push_back({cpu::x86_64_v3::ecd_update_block, cpu::x86_64_v3::ecd_reduce_block});
+            if (__builtin_cpu_supports("x86-64-v4")) isas.push_back({cpu::x86_64_v4::ecd_update_block, cpu::x86_64_v4::ecd_reduce_block});
+            const std::int64_t numel[1] = {n}, offset[1] = {0};
+            const DType dtypes[1] = {dt};
+            const EcdSums sums = [&] {
+                void* tp[1] = {theta.data()};
+                const void* gp[1] = {grad.data()};
+                float* mp[1] = {mom.data()};
+                const TensorList list{1, tp, dtypes, gp, dtypes, mp, numel, offset, &w};
+                return cpu::x86_64_v1::ecd_reduce_block(list, {0, 0, n}, false);
+            }();
+            for (const auto& [update, reduce] : isas) {
+                std::vector<std::uint16_t> th = theta;
+                std::vector<float> m = mom;
+                void* tp[1] = {th.data()};
+                const void* gp[1] = {grad.data()};
+                float* mp[1] = {m.data()};
+                const TensorList list{1, tp, dtypes, gp, dtypes, mp, numel, offset, &w};
+                const EcdSums s = reduce(list, {0, 0, n}, false);
+                EXPECT_EQ(s.pp, sums.pp);
+                EXPECT_EQ(s.pG, sums.pG);
+                EXPECT_EQ(s.GG, sums.GG);
+                update(list, {0, 0, n}, c);
+                EXPECT_EQ(th, want_theta);
+                EXPECT_EQ(m, want_mom);
+            }
+        }
 }

@@ -36,10 +36,13 @@ struct EcdCoeffs {
 };
 
 // One element's contribution to the sums (accumulators passed separately so the CPU can keep them in lanes).
+// Each product of two floats is exact in float64, so a fused multiply-add rounds as the multiply-then-add
+// written here: the CPU's ISA variants and the GPU may fuse and still add the same float64 values. G = g when
+// w = 0 (as in the reference), so a pass without weight decay need not read θ.
 SYMBREAK_HD void ecd_accumulate(float theta, float g, float p, float w, double& pp, double& pG, double& GG,
                                 double& tt, double& gg, double& nonfinite)
 {
-    const float G = g + w * theta;
+    const float G = w != 0.0f ? g + w * theta : g;
     pp += static_cast<double>(p) * p;
     pG += static_cast<double>(p) * G;
     GG += static_cast<double>(G) * G;

@@ -1,4 +1,7 @@
-"""Shared fixtures: the `device` fixture runs a test body on every backend (CUDA skipped with the reason)."""
+"""Shared fixtures: the `device` fixture runs a test body on every backend (CUDA skipped with the reason); every
+test starts with torch's default intra-op thread count (tests that pin it for reproducibility do not leak it)."""
+
+import sys
 
 import pytest
 
@@ -13,6 +16,15 @@ def _cuda_param():
 @pytest.fixture(params=["cpu", _cuda_param()])
 def device(request):
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    torch = sys.modules.get("torch")  # only when a test module has imported it
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    if threads is not None:
+        torch.set_num_threads(threads)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,7 +1,5 @@
-// Microbenchmarks of the Ising hot loop: Philox throughput alone, then whole checkerboard sweeps; then XY
-// Langevin steps (BM_XYStep, and BM_XYStep_CUDA on device 0, skipped without one).
-// Counters: flips/ns counts attempted site updates; words/ns counts 32-bit Philox outputs; site_steps/ns counts
-// rotor updates (all replicas); GB/s for CUDA assumes 12 values of θ, ω, τ, C, S moved per site-step.
+// Microbenchmarks of the Ising hot loop: Philox throughput alone, then whole checkerboard sweeps (XY steps are in
+// bench_xy.cpp). Counters: flips/ns counts attempted site updates; words/ns counts 32-bit Philox outputs.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -11,7 +9,6 @@
 
 #include "symbreak/core/launch.hpp"
 #include "symbreak/lattice/ising_cpu.hpp"
-#include "symbreak/lattice/xy_model.hpp"
 
 using namespace symbreak;
 
@@ -94,44 +91,5 @@ static void BM_IsingWolff(benchmark::State& state)
 }
 BENCHMARK(BM_IsingWolff)->Arg(256)->Unit(benchmark::kMillisecond);
 
-// Args: side L of an L x L lattice, replicas R, 1 for float64 (0: float32). 20 BAOAB steps at T = 0.8 per call
-// (a CUDA call ends synchronised).
-template <bool kGpu>
-void BM_XYStep(benchmark::State& state)
-{
-    std::string why;
-    if (kGpu && cuda::device_count(&why) == 0) {
-        state.SkipWithError(("no CUDA device: " + why).c_str());
-        return;
-    }
-    const std::int64_t L = state.range(0), R = state.range(1), total = L * L * R;
-    const bool f64 = state.range(2) == 1;
-    XYModel model({L, L}, static_cast<int>(R), f64, kGpu ? Device::cuda : Device::cpu, 0, 7);
-    std::vector<double> theta(static_cast<std::size_t>(total)), omega(theta.size(), 0.0);
-    for (std::int64_t e = 0; e < total; ++e) theta[e] = std::remainder(0.7 * static_cast<double>(e), 6.283185307179586);
-    if (f64) {
-        model.set_state(theta.data(), omega.data(), 1.0, 0.0);
-    } else {
-        const std::vector<float> t32(theta.begin(), theta.end()), o32(omega.begin(), omega.end());
-        model.set_state(t32.data(), o32.data(), 1.0, 0.0);
-    }
-    const std::vector<double> temps(20, 0.8);
-    for (auto _ : state) model.run(temps, 0, XYParams{0.05, 1.0, 1.0, 1.0, 0.0});
-    const double site_steps = static_cast<double>(total) * static_cast<double>(temps.size()) *
-                              static_cast<double>(state.iterations());
-    state.counters["site_steps/ns"] = benchmark::Counter(site_steps * 1e-9, benchmark::Counter::kIsRate);
-    if (kGpu)
-        state.counters["GB/s"] = benchmark::Counter(site_steps * 12 * (f64 ? 8 : 4) * 1e-9, benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_XYStep<false>)->Name("BM_XYStep")->Args({256, 1, 1})->Args({256, 1, 0})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_XYStep<true>)
-    ->Name("BM_XYStep_CUDA")
-    ->Args({256, 1, 1})
-    ->Args({256, 1, 0})
-    ->Args({4096, 1, 1})
-    ->Args({4096, 1, 0})
-    ->Args({256, 256, 0})
-    ->UseRealTime()  // the host thread only waits
-    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

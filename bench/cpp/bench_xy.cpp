@@ -1,15 +1,18 @@
 // Where the CPU XY step spends its time: the parts of one BAOAB step on one core (the dispatched per-ISA
-// kernels, one 4096-site block or one line at a time) and whole steps.
+// kernels, one 4096-site block or one line at a time) and whole steps; whole CUDA steps (BM_XYStep_CUDA).
 // Counters: sites/ns = site-steps (or sites of the part) per wall ns.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "../../cpp/src/lattice/xy_blocks.hpp"
+#include "symbreak/core/launch.hpp"
 #include "symbreak/lattice/xy_cpu.hpp"
+#include "symbreak/lattice/xy_model.hpp"
 
 using namespace symbreak;
 
@@ -108,6 +111,43 @@ BENCHMARK(BM_XYStep<double>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->U
     ->ComputeStatistics("min", fastest);
 BENCHMARK(BM_XYStep<float>)->Args({256, 1})->Args({1024, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond)
     ->ComputeStatistics("min", fastest);
+
+// The CUDA step through XYModel on device 0 (skipped without one). Args: side L of an L x L lattice, replicas R,
+// 1 for float64 (0: float32); 20 BAOAB steps at T = 0.8 per call, which ends synchronised. GB/s assumes 12
+// values of θ, ω, τ, C, S moved per site-step.
+void BM_XYStep_CUDA(benchmark::State& state)
+{
+    std::string why;
+    if (cuda::device_count(&why) == 0) {
+        state.SkipWithError(("no CUDA device: " + why).c_str());
+        return;
+    }
+    const std::int64_t L = state.range(0), R = state.range(1), total = L * L * R;
+    const bool f64 = state.range(2) == 1;
+    XYModel model({L, L}, static_cast<int>(R), f64, Device::cuda, 0, 7);
+    std::vector<double> theta(static_cast<std::size_t>(total)), omega(theta.size(), 0.0);
+    for (std::int64_t e = 0; e < total; ++e) theta[e] = std::remainder(0.7 * static_cast<double>(e), 6.283185307179586);
+    if (f64) {
+        model.set_state(theta.data(), omega.data(), 1.0, 0.0);
+    } else {
+        const std::vector<float> t32(theta.begin(), theta.end()), o32(omega.begin(), omega.end());
+        model.set_state(t32.data(), o32.data(), 1.0, 0.0);
+    }
+    const std::vector<double> temps(20, 0.8);
+    for (auto _ : state) model.run(temps, 0, XYParams{0.05, 1.0, 1.0, 1.0, 0.0});
+    const double site_steps = static_cast<double>(total) * static_cast<double>(temps.size()) *
+                              static_cast<double>(state.iterations());
+    state.counters["site_steps/ns"] = benchmark::Counter(site_steps * 1e-9, benchmark::Counter::kIsRate);
+    state.counters["GB/s"] = benchmark::Counter(site_steps * 12 * (f64 ? 8 : 4) * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_XYStep_CUDA)
+    ->Args({256, 1, 1})
+    ->Args({256, 1, 0})
+    ->Args({4096, 1, 1})
+    ->Args({4096, 1, 0})
+    ->Args({256, 256, 0})
+    ->UseRealTime()  // the host thread only waits
+    ->Unit(benchmark::kMillisecond);
 
 // Torques alone (sincos of every angle, then the line pass): the part of a step outside the blocks.
 template <class Real>

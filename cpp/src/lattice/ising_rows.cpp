@@ -5,13 +5,6 @@
 
 #include "symbreak/rng/philox_simd.hpp"
 
-#if defined(__AVX512F__)
-#define SYMBREAK_LANES 16
-#elif defined(__AVX2__)
-#define SYMBREAK_LANES 8
-#else
-#define SYMBREAK_LANES 4
-#endif
 
 namespace symbreak::cpu::SYMBREAK_ISA {
 namespace {

@@ -8,6 +8,15 @@
 
 #include "symbreak/rng/philox.hpp"
 
+// 32-bit lanes of this translation unit's widest vector: the N its kernels instantiate.
+#if defined(__AVX512F__)
+#define SYMBREAK_LANES 16
+#elif defined(__AVX2__)
+#define SYMBREAK_LANES 8
+#else
+#define SYMBREAK_LANES 4
+#endif
+
 namespace symbreak::simd {
 
 template <int N>

@@ -39,7 +39,9 @@ class XY:
         replicas: R >= 1 independent lattices advanced together (one C++ call for all of them).
         seed: Philox seed; also seeds the ``"random"`` initial angles and Maxwellian ω.
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``: where θ, ω and τ live and the steps run.
-        dtype: ``"float64"`` or ``"float32"`` state.
+        dtype: ``"float64"`` or ``"float32"`` state. float32 also computes in float (float sincos and its own
+            24-bit Box–Muller kicks, four sites per Philox call): about 2.5× faster on AVX-512, and a different
+            trajectory from float64 for the same seed.
         init: ``"random"`` (uniform θ, Maxwellian ω at T), ``"ordered"`` (θ = 0, Maxwellian ω) or an array of
             angles of shape ``shape`` or ``(replicas, *shape)``.
 

@@ -62,6 +62,7 @@ bench: install $(BUILD)/build.ninja
 	$(PIP) install -q mcising==1.1.0
 	$(PY) bench/bench_lattice.py --out bench/results/lattice.json
 	$(PY) bench/bench_optim.py --out bench/results/optim.json
+	$(PY) bench/bench_train.py --out bench/results/train.json
 	$(PY) bench/bench_particles.py --out bench/results/particles.json
 	$(PY) bench/bench_xy.py --out bench/results/xy.json --md bench/results/xy.md
 

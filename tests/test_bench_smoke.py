@@ -1,4 +1,5 @@
-"""Smoke test of bench/bench_lattice.py: tiny lattices, fixed sweeps, JSON structure and positive throughputs."""
+"""Smoke tests of bench/bench_lattice.py (tiny lattices, fixed sweeps, JSON structure and positive throughputs)
+and bench/bench_train.py (a tiny GPT)."""
 import importlib.util
 import json
 from pathlib import Path
@@ -98,3 +99,17 @@ def test_bench_xy_smoke(tmp_path):
     assert whats == {"xy_baoab", "xy_metropolis", "ising_replicas", "xy_replicas"}
     assert all(r["per_ns"] > 0 for r in data["measurements"])
     assert (tmp_path / "xy.md").read_text().startswith("| what |")
+
+
+def test_bench_train_smoke(tmp_path):
+    """bench/bench_train.py on a tiny GPT: both optimizers train, ratios and shares are finite and positive."""
+    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT.parent / "bench_train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "train.json"
+    data = mod.main(["--layers", "1", "--d-model", "32", "--heads", "2", "--vocab", "64", "--block", "16",
+                     "--batch", "2", "--steps", "1", "--rounds", "2", "--out", str(out)])
+    assert json.loads(out.read_text())["model"]["params"] == data["model"]["params"] > 0
+    assert len(data["rounds"]["train"]) == 2 and data["ecd_over_adamw_tokens_per_s"] > 0
+    for k in ("adamw", "ecd"):
+        assert data["tokens_per_s"][k] > 0 and 0 < data["optimizer_ms"][k] < data["step_ms"][k]

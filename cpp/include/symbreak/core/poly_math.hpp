@@ -25,6 +25,27 @@ SYMBREAK_HD double poly_floor(double x)
     return k > x ? k - 1.0 : k;
 }
 
+// (sin x, cos x) from the series values ps = sin r, pc = cos r of the reduced argument r = x - k π/2, with
+// k mod 4 in the low bits of `shifted` (the rounding sum): (ps, pc), (pc, -ps), (-ps, -pc), (-pc, ps) for
+// k mod 4 = 0..3, i.e. a swap when it is odd, then sign bits (sin negative for 2, 3; cos for 1, 2) by integer
+// operations, which vectorise. Bits: the unsigned integer of Real's width.
+template <class Bits, class Real>
+SYMBREAK_HD void poly_quadrant(Real shifted, Real ps, Real pc, Real& s, Real& c)
+{
+    constexpr int sign = 8 * sizeof(Bits) - 1;
+    Bits q;
+    __builtin_memcpy(&q, &shifted, sizeof q);
+    q &= 3;
+    const Real sa = (q & 1) != 0 ? pc : ps, ca = (q & 1) != 0 ? ps : pc;
+    Bits sb, cb;
+    __builtin_memcpy(&sb, &sa, sizeof sb);
+    __builtin_memcpy(&cb, &ca, sizeof cb);
+    sb ^= (q >> 1) << sign;
+    cb ^= (((q + 1) >> 1) & 1) << sign;
+    __builtin_memcpy(&s, &sb, sizeof s);
+    __builtin_memcpy(&c, &cb, sizeof c);
+}
+
 // sin x and cos x for |x| <= 2^20 (meant for angles of a few turns). x = k π/2 + r with |r| <= π/4 (π/2 in three
 // parts, the first two of 30 bits so k times them is exact, so r keeps full precision), then Taylor series of sin r to r^17 and cos r to r^18 (truncation < 1e-19).
 SYMBREAK_HD void poly_sincos(double x, double& s, double& c)
@@ -41,19 +62,7 @@ SYMBREAK_HD void poly_sincos(double x, double& s, double& c)
     const double pc = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24 + r2 * (-1.0 / 720 + r2 * (1.0 / 40320 + r2 * (
                               -1.0 / 3628800 + r2 * (1.0 / 479001600.0 + r2 * (-1.0 / 87178291200.0 + r2 * (
                               1.0 / 20922789888000.0 + r2 * (-1.0 / 6402373705728000.0)))))))));
-    // Quadrant q = k mod 4: (sin, cos) = (ps, pc), (pc, -ps), (-ps, -pc), (-pc, ps): a swap when q is odd, then
-    // sign bits (sin negative for q = 2, 3; cos for q = 1, 2) by integer operations, which vectorise.
-    std::uint64_t q;
-    __builtin_memcpy(&q, &shifted, sizeof q);
-    q &= 3;
-    const double sa = (q & 1) != 0 ? pc : ps, ca = (q & 1) != 0 ? ps : pc;
-    std::uint64_t sb, cb;
-    __builtin_memcpy(&sb, &sa, sizeof sb);
-    __builtin_memcpy(&cb, &ca, sizeof cb);
-    sb ^= (q >> 1) << 63;
-    cb ^= (((q + 1) >> 1) & 1) << 63;
-    __builtin_memcpy(&s, &sb, sizeof s);
-    __builtin_memcpy(&c, &cb, sizeof c);
+    poly_quadrant<std::uint64_t>(shifted, ps, pc, s, c);
 }
 
 // Natural log of a normal positive double x: x = m 2^e with m in [√½, √2), log m = 2 atanh((m - 1)/(m + 1)) by
@@ -106,17 +115,7 @@ SYMBREAK_HD void poly_sincos(float x, float& s, float& c)
     const float ps = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
     const float pc = 1.0f + r2 * (-0.5f + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320 + r2 * (
                                   -1.0f / 3628800)))));
-    std::uint32_t q;  // the quadrant as in the double version
-    __builtin_memcpy(&q, &shifted, sizeof q);
-    q &= 3;
-    const float sa = (q & 1) != 0 ? pc : ps, ca = (q & 1) != 0 ? ps : pc;
-    std::uint32_t sb, cb;
-    __builtin_memcpy(&sb, &sa, sizeof sb);
-    __builtin_memcpy(&cb, &ca, sizeof cb);
-    sb ^= (q >> 1) << 31;
-    cb ^= (((q + 1) >> 1) & 1) << 31;
-    __builtin_memcpy(&s, &sb, sizeof s);
-    __builtin_memcpy(&c, &cb, sizeof c);
+    poly_quadrant<std::uint32_t>(shifted, ps, pc, s, c);
 }
 
 // Natural log of a normal positive float, as the double version: atanh series to s^9 (truncation < 2e-9

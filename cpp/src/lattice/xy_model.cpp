@@ -76,21 +76,21 @@ void XYModel::get_state(void* theta, void* omega) const
     omega_->download(omega, bytes());
 }
 
+template <class Real>
+void XYModel::totals(XYTotals* out) const
+{
+    if (on_cuda())
+        cuda::xy_totals(grid_, replicas_, device_arrays<Real>(*theta_, *omega_, *tau_, *cs_, *partial_), out,
+                        theta_->device_id());
+    else
+        cpu::xy_totals(grid_, replicas_, static_cast<const Real*>(theta_->data()),
+                       static_cast<const Real*>(omega_->data()), out);
+}
+
 XYSeries XYModel::measure(double T) const
 {
     std::vector<XYTotals> t(static_cast<std::size_t>(replicas_));
-    if (on_cuda() && double_)
-        cuda::xy_totals(grid_, replicas_, device_arrays<double>(*theta_, *omega_, *tau_, *cs_, *partial_), t.data(),
-                        theta_->device_id());
-    else if (on_cuda())
-        cuda::xy_totals(grid_, replicas_, device_arrays<float>(*theta_, *omega_, *tau_, *cs_, *partial_), t.data(),
-                        theta_->device_id());
-    else if (double_)
-        cpu::xy_totals(grid_, replicas_, static_cast<const double*>(theta_->data()),
-                       static_cast<const double*>(omega_->data()), t.data());
-    else
-        cpu::xy_totals(grid_, replicas_, static_cast<const float*>(theta_->data()),
-                       static_cast<const float*>(omega_->data()), t.data());
+    double_ ? totals<double>(t.data()) : totals<float>(t.data());
     XYSeries s;
     s.step.push_back(static_cast<std::int64_t>(step_));
     s.temperature.push_back(T);

@@ -54,6 +54,8 @@ private:
     template <class Real>
     void host_torques(const void* theta, double J, double h);
     template <class Real>
+    void totals(XYTotals* out) const;
+    template <class Real>
     double metropolis_impl(std::int64_t sweeps, double T, double J, double h, double delta);
     template <class Real>
     XYSeries run_impl(const std::vector<double>& temperatures, std::int64_t measure_every, const XYParams& p);

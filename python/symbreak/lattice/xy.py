@@ -29,8 +29,8 @@ class XY:
     Dynamics: Langevin with friction γ at temperature T, integrated by BAOAB (spec/physics.md); γ = 0 and T = 0
     give the symplectic (NVE) velocity Verlet. Every Gaussian kick comes from Philox keyed by (seed, step) and
     the site's global index replica · N + site, so replica 0 of an ensemble is exactly the single-lattice run,
-    and ``device="cuda"`` computes the same θ and ω bit for bit as ``device="cpu"`` (cuda/lattice/xy.cu; the
-    observables' sums agree to round-off).
+    and ``device="cuda"`` is built to compute the same θ and ω bit for bit as ``device="cpu"`` (cuda/lattice/xy.cu;
+    checked in the CPU emulation of the kernels, not yet on a GPU; the observables' sums agree to round-off).
 
     Args:
         shape: ``(L,)``, ``(L0, L1)`` or ``(L0, L1, L2)``, sides >= 3, periodic.

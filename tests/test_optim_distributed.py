@@ -4,6 +4,7 @@ Sharded: every rank holds a flat slice of every tensor (rank 0 the first ceil(n/
 the (1,) tensor leaves rank 1 an empty shard), declares the slices' global element offsets with ``shard_offsets``
 and passes ``process_group``; the loss is separable, so each rank computes its part and the closure all-reduces it.
 DDP: replicated parameters, half the batch per rank, the loss all-reduced to the global mean; no process group.
+With a GPU, both ranks also run the fused CUDA step on it (gloo all-reduces the device buffers).
 """
 
 import os
@@ -16,6 +17,7 @@ dist = pytest.importorskip("torch.distributed")
 mp = pytest.importorskip("torch.multiprocessing")
 
 from symbreak.optim import BBI, ECD, ECDSep  # noqa: E402
+import symbreak  # noqa: E402
 from symbreak.optim._base import fused_available  # noqa: E402
 
 SHAPES = [(3, 5), (7,), (2, 3, 4), (1,), (13,), (5, 1, 3), (17,)]
@@ -27,6 +29,7 @@ SCENARIOS = {  # name: (class, settings); noise and bounces on, so global elemen
 }
 IMPLS = ("reference", "foreach", "fused")
 STEPS = 40
+CUDA_REASON = symbreak.cuda_unavailable_reason()
 
 
 def full_tensors():
@@ -49,9 +52,11 @@ def shard_bounds(n, rank):
     return (0, half) if rank == 0 else (half, n)
 
 
-def run_sharded(cls, kw, impl, rank=None, group=None):
-    """The 1-process run when rank is None, else this rank's shard run. Returns the final flat params, momenta."""
-    tensors, coefs = full_tensors(), coefficients()
+def run_sharded(cls, kw, impl, rank=None, group=None, device="cpu"):
+    """The 1-process run when rank is None, else this rank's shard run. Returns the final flat params and momenta
+    (on the CPU) and the global state."""
+    tensors = [t.to(device) for t in full_tensors()]
+    coefs = [(a.to(device), b.to(device)) for a, b in coefficients()]
     offsets, bounds = [], []
     start = 0
     for t in tensors:
@@ -75,7 +80,7 @@ def run_sharded(cls, kw, impl, rank=None, group=None):
 
     for _ in range(STEPS):
         opt.step(closure)
-    return [p.detach().clone() for p in params], [opt.state[p]["momentum"].clone() for p in params], opt.global_state
+    return [p.detach().cpu() for p in params], [opt.state[p]["momentum"].cpu() for p in params], opt.global_state
 
 
 def mlp_data():
@@ -120,6 +125,9 @@ def _worker(rank, world, port, outdir):
         out = {(name, impl): run_sharded(cls, kw, impl, rank, dist.group.WORLD)
                for name, (cls, kw) in SCENARIOS.items() for impl in IMPLS
                if impl != "fused" or fused_available(cls.name, "cpu")}
+        if not CUDA_REASON:
+            out |= {(name, "fused-cuda"): run_sharded(cls, kw, "fused", rank, dist.group.WORLD, "cuda")
+                    for name, (cls, kw) in SCENARIOS.items() if fused_available(cls.name, "cuda")}
         out["ddp"] = run_ddp(rank, world)
         torch.save(out, os.path.join(outdir, f"rank{rank}.pt"))
     finally:
@@ -136,10 +144,18 @@ def ranks(tmp_path_factory):
     return [torch.load(os.path.join(outdir, f"rank{r}.pt"), weights_only=False) for r in range(2)]
 
 
-def assert_close(ref, got):
+def assert_close(ref, got, rtol=1e-6):
     scale = max(t.abs().max() for t in ref)
     for a, b in zip(ref, got):
-        assert (a - b).abs().max() <= 1e-6 * scale
+        assert (a - b).abs().max() <= rtol * scale
+
+
+def assert_shards_follow(state, params, momenta, shards, rtol=1e-6):
+    assert shards[0][2]["step"] == shards[1][2]["step"] == state["step"] == STEPS
+    joined = [[torch.cat([shards[0][k][i], shards[1][k][i]]) for i in range(len(SHAPES))] for k in (0, 1)]
+    assert_close(params, joined[0], rtol)
+    assert_close(momenta, joined[1], rtol)
+    assert abs(shards[0][2]["P2"] - state["P2"]) <= rtol * state["P2"]
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -150,13 +166,20 @@ def test_sharded_run_follows_one_process(ranks, name, impl):
         pytest.skip(f"no fused CPU step for {cls.__name__} in this build")
     params, momenta, state = run_sharded(cls, kw, impl)
     shards = [ranks[r][(name, impl)] for r in range(2)]
-    assert shards[0][2]["step"] == shards[1][2]["step"] == state["step"] == STEPS
     if cls is BBI:
         assert state["n_bounces"] > 2 and shards[0][2]["n_bounces"] == state["n_bounces"]
-    joined = [[torch.cat([shards[0][k][i], shards[1][k][i]]) for i in range(len(SHAPES))] for k in (0, 1)]
-    assert_close(params, joined[0])
-    assert_close(momenta, joined[1])
-    assert abs(shards[0][2]["P2"] - state["P2"]) <= 1e-6 * state["P2"]
+    assert_shards_follow(state, params, momenta, shards)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(bool(CUDA_REASON), reason=f"no GPU: {CUDA_REASON}")
+@pytest.mark.parametrize("name", [n for n, (cls, _) in SCENARIOS.items() if cls is not BBI])
+def test_sharded_fused_cuda_follows_one_process_reference(ranks, name):
+    """Two ranks' fused CUDA steps (device buffers all-reduced between the launches) against the 1-process CPU
+    reference, within the 1e-5 the GPU tests allow (the noise uses the device's log, sin and cos)."""
+    cls, kw = SCENARIOS[name]
+    params, momenta, state = run_sharded(cls, kw, "reference")
+    assert_shards_follow(state, params, momenta, [ranks[r][(name, "fused-cuda")] for r in range(2)], rtol=1e-5)
 
 
 def test_ddp_matches_one_process(ranks):

@@ -100,7 +100,7 @@ void bind_optim(py::module_& m)
     opt.def(
         "ecd_step_cuda",
         [](const std::string& kind, py::dict tables, py::dict buffers, py::dict hyper, bool first, std::uint64_t seed,
-           int device, std::uintptr_t stream) {
+           int device, std::uintptr_t stream, const py::object& allreduce) {
             auto ptr = [](const py::dict& d, const char* key) { return reinterpret_cast<void*>(d[key].cast<std::uintptr_t>()); };
             const cuda::EcdStepTables t{static_cast<void* const*>(ptr(tables, "params")),
                                         static_cast<const int*>(ptr(tables, "param_dtype")),
@@ -117,13 +117,19 @@ void bind_optim(py::module_& m)
                                         tables["n_tensors"].cast<int>(), tables["n_chunks"].cast<int>(),
                                         tables["chunk_size"].cast<std::int64_t>()};
             const cuda::EcdStepBuffers b{ptr(buffers, "partial"), ptr(buffers, "sums"), ptr(buffers, "coeffs"),
-                                         ptr(buffers, "noise_partial"), ptr(buffers, "flag"), ptr(buffers, "globals"),
-                                         ptr(buffers, "loss")};
-            cuda::ecd_step(t, b, parse_hyper(hyper), parse_kind(kind), first, seed, device, stream);
+                                         ptr(buffers, "noise_partial"), ptr(buffers, "norm2"), ptr(buffers, "flag"),
+                                         ptr(buffers, "globals"), ptr(buffers, "loss")};
+            cuda::DeviceAllReduce sum_ranks;
+            if (!allreduce.is_none())  // the GIL stays held: the launches are asynchronous and quick
+                sum_ranks = [&allreduce](double* data, std::size_t n) {
+                    allreduce(reinterpret_cast<std::uintptr_t>(data), n);
+                };
+            cuda::ecd_step(t, b, parse_hyper(hyper), parse_kind(kind), first, seed, device, stream, sum_ranks);
         },
         py::arg("kind"), py::arg("tables"), py::arg("buffers"), py::arg("hyper"), py::arg("first"), py::arg("seed"),
-        py::arg("device"), py::arg("stream"),
-        "Enqueue one fused step on `stream`; every pointer is device memory (see core/launch.hpp).");
+        py::arg("device"), py::arg("stream"), py::arg("allreduce") = py::none(),
+        "Enqueue one fused step on `stream`; every pointer is device memory (see core/launch.hpp). Sharded, "
+        "`allreduce(pointer, n)` sums n float64 of device memory in place over the ranks, on `stream`.");
 }
 
 }  // namespace symbreak::bindings

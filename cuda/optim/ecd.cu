@@ -2,6 +2,7 @@
 // tensors), a reduction pass with per-chunk partials summed in a fixed order (deterministic), a one-thread
 // scalar kernel running the same ecd_scalars() as the CPU, and an update pass. Every scalar stays on the
 // device, nothing synchronises with the host, and all launches go to the caller's stream (graph-capturable).
+// Sharded, the per-tensor sums and the noise norm are all-reduced in device memory between the launches.
 #include "../core/check.cuh"
 #include "symbreak/core/launch.hpp"
 #include "symbreak/optim/ecd.hpp"
@@ -45,23 +46,37 @@ __global__ void reduce_kernel(Tables t, EcdSums* partial)
     if (threadIdx.x == 0) partial[c] = s;
 }
 
-// Per-tensor sums in chunk order, then the scalar phase. go[0] = 1 when the update pass should run.
-__global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, EcdCoeffs* coeffs, EcdHyper hp,
-                              int kind, const double* loss, double* g, int* go)
+// Per-tensor sums, each tensor's chunks in order (they are consecutive in the table): what cpu::ecd_reduce
+// hands to the scalar phase and, when sharded, to the all-reduce.
+__global__ void sums_kernel(Tables t, const EcdSums* partial, EcdSums* sums)
 {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
     for (int i = 0; i < t.n_tensors; ++i) sums[i] = EcdSums{};
-    EcdSums total;
-    for (int c = 0; c < t.n_chunks; ++c) {
-        sums[t.chunk_tensor[c]].add(partial[c]);
-        total.add(partial[c]);
-    }
-    const double F = *loss, Q = ecd_decay_energy(sums, t.wd, t.n_tensors);
-    go[0] = 0;
+    for (int c = 0; c < t.n_chunks; ++c) sums[t.chunk_tensor[c]].add(partial[c]);
+}
+
+// The totals over tensors and the finiteness check of cpu::ecd_step; a non-finite step sets only the status.
+__device__ bool finite_step(const Tables& t, const EcdSums* sums, double F, double* g, EcdSums& total, double& Q)
+{
+    for (int i = 0; i < t.n_tensors; ++i) total.add(sums[i]);
+    Q = ecd_decay_energy(sums, t.wd, t.n_tensors);
     if (total.nonfinite > 0 || !(F - F == 0.0) || !(Q - Q == 0.0)) {
         g[kSlotStatus] = kNonFinite;
-        return;
+        return false;
     }
+    return true;
+}
+
+// The scalar phase. go[0] = 1 when the update pass should run.
+__global__ void scalar_kernel(Tables t, const EcdSums* sums, EcdCoeffs* coeffs, EcdHyper hp, int kind,
+                              const double* loss, double* g, int* go)
+{
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    go[0] = 0;
+    EcdSums total;
+    double Q = 0;
+    const double F = *loss;
+    if (!finite_step(t, sums, F, g, total, Q)) return;
     const bool ok = kind == 0 ? ecd_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs)
                               : ecdsep_scalars(sums, t.lr, t.eta, t.wd, t.n_tensors, F, hp, g, coeffs);
     g[kSlotStatus] = ok ? kApplied : kFloor;
@@ -70,7 +85,7 @@ __global__ void scalar_kernel(Tables t, const EcdSums* partial, EcdSums* sums, E
 }
 
 // First step: p = -scale g (ECD: scale = 1/‖g‖; ECDSep: √(δE/‖g‖²)) and the initial globals.
-__global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp, int kind, const double* loss,
+__global__ void init_scalar_kernel(Tables t, const EcdSums* sums, EcdHyper hp, int kind, const double* loss,
                                    double* g, int* go)
 {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
@@ -78,17 +93,8 @@ __global__ void init_scalar_kernel(Tables t, const EcdSums* partial, EcdHyper hp
     if (g[kSlotInitialized] != 0.0) return;  // the host launches this until it has seen the first step succeed
     EcdSums total;
     double Q = 0;
-    for (int c = 0; c < t.n_chunks; ++c) {
-        total.add(partial[c]);
-        const float w = t.wd[t.chunk_tensor[c]];
-        if (w != 0.0f) Q += 0.5 * w * partial[c].tt;
-    }
     const double F = *loss;
-    go[0] = 0;
-    if (total.nonfinite > 0 || !(F - F == 0.0) || !(Q - Q == 0.0)) {
-        g[kSlotStatus] = kNonFinite;
-        return;
-    }
+    if (!finite_step(t, sums, F, g, total, Q)) return;
     g[kSlotScratch] = ecd_initialise(kind, total, Q, F, hp, g);  // slot D was set by the caller
     go[0] = 1;
 }
@@ -149,16 +155,19 @@ __global__ void noise_kernel(Tables t, const double* g, const int* go, PhiloxKey
     if (threadIdx.x == 0) partial[c] = acc[0];
 }
 
-__global__ void rescale_kernel(Tables t, const double* partial, const double* g, const int* go)
+// ‖p‖² after the noise, the chunks' partials in order.
+__global__ void norm_kernel(Tables t, const double* partial, double* norm2)
+{
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    double sum = 0;
+    for (int c = 0; c < t.n_chunks; ++c) sum += partial[c];
+    *norm2 = sum;
+}
+
+__global__ void rescale_kernel(Tables t, const double* norm2, const double* g, const int* go)
 {
     if (!noise_runs(g, go)) return;
-    __shared__ float scale;
-    if (threadIdx.x == 0) {
-        double norm2 = 0;
-        for (int c = 0; c < t.n_chunks; ++c) norm2 += partial[c];  // same order in every block
-        scale = static_cast<float>(sqrt(g[kSlotP2]) / sqrt(norm2));  // the CPU's P / ‖p‖, rounded alike
-    }
-    __syncthreads();
+    const float scale = static_cast<float>(sqrt(g[kSlotP2]) / sqrt(*norm2));  // the CPU's P / ‖p‖, rounded alike
     const int c = blockIdx.x, i = t.chunk_tensor[c];
     const std::int64_t begin = t.chunk_begin[c], end = min(t.numel[i], begin + t.chunk_size);
     for (std::int64_t j = begin + threadIdx.x; j < end; j += kThreads) t.momenta[i][j] *= scale;
@@ -169,30 +178,42 @@ __global__ void finish_kernel(double* g, const int* go)
     if (go[0]) g[kSlotStep] += 1.0;
 }
 
+// The kernels in cpu::ecd_step's order. A rank may hold no elements at all (an empty shard): then only the
+// one-thread kernels run.
 void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, int kind, bool first, std::uint64_t seed,
-                 cudaStream_t s)
+                 cudaStream_t s, const DeviceAllReduce& allreduce)
 {
     const unsigned grid = static_cast<unsigned>(t.n_chunks);
     auto* partial = static_cast<EcdSums*>(b.partial);
+    auto* sums = static_cast<EcdSums*>(b.sums);
     auto* go = static_cast<int*>(b.flag);
     auto* g = static_cast<double*>(b.globals);
     const auto* loss = static_cast<const double*>(b.loss);
+    auto reduce = [&] {
+        if (grid > 0) reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
+        sums_kernel<<<1, 1, 0, s>>>(t, partial, sums);
+        SYMBREAK_CUDA_CHECK_LAUNCH();
+        if (allreduce) allreduce(reinterpret_cast<double*>(sums), t.n_tensors * sizeof(EcdSums) / sizeof(double));
+    };
     if (first) {
-        reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
-        init_scalar_kernel<<<1, 1, 0, s>>>(t, partial, hp, kind, loss, g, go);
-        init_kernel<<<grid, kThreads, 0, s>>>(t, g, go);
+        reduce();
+        init_scalar_kernel<<<1, 1, 0, s>>>(t, sums, hp, kind, loss, g, go);
+        if (grid > 0) init_kernel<<<grid, kThreads, 0, s>>>(t, g, go);
         SYMBREAK_CUDA_CHECK_LAUNCH();
     }
-    reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
-    scalar_kernel<<<1, 1, 0, s>>>(t, partial, static_cast<EcdSums*>(b.sums), static_cast<EcdCoeffs*>(b.coeffs), hp,
-                                  kind, loss, g, go);
-    update_kernel<<<grid, kThreads, 0, s>>>(t, static_cast<const EcdCoeffs*>(b.coeffs), go);
+    reduce();
+    scalar_kernel<<<1, 1, 0, s>>>(t, sums, static_cast<EcdCoeffs*>(b.coeffs), hp, kind, loss, g, go);
+    if (grid > 0) update_kernel<<<grid, kThreads, 0, s>>>(t, static_cast<const EcdCoeffs*>(b.coeffs), go);
     SYMBREAK_CUDA_CHECK_LAUNCH();
     if (hp.nu > 0) {
         auto* noise_partial = static_cast<double*>(b.noise_partial);
+        auto* norm2 = static_cast<double*>(b.norm2);
         const RngId id = kind == 0 ? RngId::ecd_noise : RngId::ecdsep_noise;
-        noise_kernel<<<grid, kThreads, 0, s>>>(t, g, go, philox_key(seed), id, noise_partial);
-        rescale_kernel<<<grid, kThreads, 0, s>>>(t, noise_partial, g, go);
+        if (grid > 0) noise_kernel<<<grid, kThreads, 0, s>>>(t, g, go, philox_key(seed), id, noise_partial);
+        norm_kernel<<<1, 1, 0, s>>>(t, noise_partial, norm2);
+        SYMBREAK_CUDA_CHECK_LAUNCH();
+        if (allreduce) allreduce(norm2, 1);
+        if (grid > 0) rescale_kernel<<<grid, kThreads, 0, s>>>(t, norm2, g, go);
         SYMBREAK_CUDA_CHECK_LAUNCH();
     }
     finish_kernel<<<1, 1, 0, s>>>(g, go);
@@ -202,10 +223,10 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
 }  // namespace
 
 void ecd_step(const EcdStepTables& tables, const EcdStepBuffers& buf, const EcdHyper& hp, int kind, bool first,
-              std::uint64_t seed, int device_id, std::uintptr_t stream)
+              std::uint64_t seed, int device_id, std::uintptr_t stream, const DeviceAllReduce& allreduce)
 {
     DeviceGuard guard(device_id);
-    launch_step(tables, buf, hp, kind, first, seed, as_stream(stream));
+    launch_step(tables, buf, hp, kind, first, seed, as_stream(stream), allreduce);
 }
 
 }  // namespace symbreak::cuda

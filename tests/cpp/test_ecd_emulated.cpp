@@ -11,14 +11,25 @@
 // changes only at a rounding boundary (no step of these fixed data is one). What only a GPU can show (device
 // rounding: FMA contraction, libdevice log/sin/cos in the noise; the memory model; speed) is left to the
 // gpu-marked tests of tests/test_optim_ecd.py.
+//
+// Sharded (FSDP-style), two ranks on two host threads each step a slice of every tensor, all-reducing the
+// per-tensor sums and the noise norm between launches as a NCCL or gloo sum would; joined, their parameters and
+// momenta equal the one-process CPU step's bit for bit.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "symbreak/core/launch.hpp"  // symbreak::cuda::ecd_step is the emulated step in this test
@@ -118,13 +129,15 @@ struct Gpu {
     std::vector<int> param_dtype, grad_dtype, chunk_tensor;
     std::vector<std::int64_t> chunk_begin;
     std::vector<int> flag{0};
-    DeviceBytes partial, sums, coeffs, noise_partial;
+    DeviceBytes partial, sums, coeffs, noise_partial, norm2;
     double loss = 0;
     bool initialized = false;
+    cuda::DeviceAllReduce allreduce;  // set on the ranks of a sharded run
 
     explicit Gpu(const Model& model)
         : m(model), partial(chunks(model) * sizeof(EcdSums)), sums(model.numel.size() * sizeof(EcdSums)),
-          coeffs(model.numel.size() * sizeof(EcdCoeffs)), noise_partial(chunks(model) * sizeof(double))
+          coeffs(model.numel.size() * sizeof(EcdCoeffs)), noise_partial(chunks(model) * sizeof(double)),
+          norm2(sizeof(double))
     {
         for (int i = 0; i < m.count(); ++i) {
             params.push_back(m.params[i].data());
@@ -158,8 +171,8 @@ struct Gpu {
                                     momenta.data(), m.numel.data(), m.offset.data(), m.lr.data(), m.eta.data(),
                                     m.wd.data(), chunk_tensor.data(), chunk_begin.data(), m.count(),
                                     static_cast<int>(chunk_tensor.size()), kChunk};
-        const cuda::EcdStepBuffers b{partial.p, sums.p, coeffs.p, noise_partial.p, flag.data(), g.data(), &loss};
-        cuda::ecd_step(t, b, hp, static_cast<int>(kind), !initialized, seed, 0, 0);
+        const cuda::EcdStepBuffers b{partial.p, sums.p, coeffs.p, noise_partial.p, norm2.p, flag.data(), g.data(), &loss};
+        cuda::ecd_step(t, b, hp, static_cast<int>(kind), !initialized, seed, 0, 0, allreduce);
     }
 };
 
@@ -173,21 +186,23 @@ EcdHyper hyper(cpu::EcdKind kind, bool noise, bool global_projection)
 
 // Bits of every parameter and momentum; every slot but the round-off ones (P², E, F̃: see the top) and the GPU's
 // scratch slot exactly.
-void expect_same(const Cpu& a, const Gpu& b, const std::string& where)
+void expect_same(const Model& a, const std::vector<double>& ga, const Model& b, const std::vector<double>& gb,
+                 const std::string& where)
 {
-    for (int i = 0; i < a.m.count(); ++i) {
-        EXPECT_EQ(a.m.params[i], b.m.params[i]) << where << ": parameters of tensor " << i;
-        EXPECT_EQ(0, std::memcmp(a.m.momenta[i].data(), b.m.momenta[i].data(), a.m.momenta[i].size() * 4))
+    for (int i = 0; i < a.count(); ++i) {
+        EXPECT_EQ(a.params[i], b.params[i]) << where << ": parameters of tensor " << i;
+        EXPECT_EQ(0, std::memcmp(a.momenta[i].data(), b.momenta[i].data(), a.momenta[i].size() * 4))
             << where << ": momenta of tensor " << i;
     }
     for (int s = 0; s < kSlotCount; ++s) {
         if (s == kSlotScratch) continue;
         if (s == kSlotP2 || s == kSlotE || s == kSlotF)
-            EXPECT_NEAR(a.g[s], b.g[s], 1e-12 * std::abs(a.g[s])) << where << ": slot " << s;
+            EXPECT_NEAR(ga[s], gb[s], 1e-12 * std::abs(ga[s])) << where << ": slot " << s;
         else
-            EXPECT_EQ(a.g[s], b.g[s]) << where << ": slot " << s;
+            EXPECT_EQ(ga[s], gb[s]) << where << ": slot " << s;
     }
 }
+void expect_same(const Cpu& a, const Gpu& b, const std::string& where) { expect_same(a.m, a.g, b.m, b.g, where); }
 
 class Steps : public testing::TestWithParam<std::tuple<cpu::EcdKind, bool, bool>> {};
 
@@ -310,6 +325,158 @@ TEST(EcdEmulated, ZeroGradientsWithNoiseKeepZeroMomentaLikeTheCpus)
             EXPECT_EQ(gpu.g[kSlotP2], 0.0);
         }
     }
+}
+
+// --- Sharded (FSDP-style) steps: two ranks, each holding a slice of every tensor --------------------------------
+
+// Rank 0 holds the first ⌈3n/4⌉ elements of a tensor of n, rank 1 the rest (the 1-element tensor leaves rank 1
+// an empty shard).
+std::pair<std::int64_t, std::int64_t> shard_bounds(std::int64_t n, int rank)
+{
+    const std::int64_t split = (3 * n + 3) / 4;
+    return rank == 0 ? std::pair{std::int64_t{0}, split} : std::pair{split, n};
+}
+
+template <class T>
+std::vector<T> slice(const std::vector<T>& v, std::int64_t lo, std::int64_t hi, std::size_t width = 1)
+{
+    return {v.begin() + lo * static_cast<std::int64_t>(width), v.begin() + hi * static_cast<std::int64_t>(width)};
+}
+
+// Rank r's shard of a model, at the slices' global offsets; d stays the total, which _fused all-reduces from the
+// ranks' counts before the first step.
+Model shard(const Model& full, int rank)
+{
+    Model s = full;
+    for (int i = 0; i < full.count(); ++i) {
+        const auto [lo, hi] = shard_bounds(full.numel[i], rank);
+        s.numel[i] = hi - lo;
+        s.offset[i] = full.offset[i] + lo;
+        s.params[i] = slice(full.params[i], lo, hi, element_bytes(full.dtype[i]));
+        s.grads[i] = slice(full.grads[i], lo, hi, element_bytes(full.grad_dtype[i]));
+        s.momenta[i] = slice(full.momenta[i], lo, hi);
+    }
+    return s;
+}
+
+// The two ranks' shards side by side again.
+Model join(const Model& full, const Model& rank0, const Model& rank1)
+{
+    Model j = full;
+    for (int i = 0; i < full.count(); ++i) {
+        j.params[i] = rank0.params[i];
+        j.params[i].insert(j.params[i].end(), rank1.params[i].begin(), rank1.params[i].end());
+        j.momenta[i] = rank0.momenta[i];
+        j.momenta[i].insert(j.momenta[i].end(), rank1.momenta[i].begin(), rank1.momenta[i].end());
+    }
+    return j;
+}
+
+// Two ranks stepping on two host threads, meeting at each all-reduce (summing rank 0's values + rank 1's, as a
+// 2-rank gloo or NCCL sum does). The emulator is not reentrant (__shared__ is a static), so only the rank holding
+// the turn runs kernels: the first rank to reach an all-reduce hands the turn over and waits; the second sums and
+// runs on. A rank that all-reduces more or less often than the other stalls, which fails the test after 60 s.
+class TwoRanks {
+public:
+    cuda::DeviceAllReduce for_rank(int rank)
+    {
+        return [this, rank](double* data, std::size_t n) { allreduce(rank, data, n); };
+    }
+
+    // Runs one step of each rank, rank 0 first.
+    void step(const std::function<void(int)>& body)
+    {
+        turn_ = 0;
+        std::string error[2];
+        auto run = [&](int rank) {
+            try {
+                wait_until([&] { return turn_ == rank; });
+                body(rank);
+            } catch (const std::exception& e) {
+                error[rank] = e.what();
+            }
+            std::lock_guard lock(mutex_);
+            turn_ = 1 - rank;
+            changed_.notify_all();
+        };
+        std::thread other(run, 1);
+        run(0);
+        other.join();
+        for (const auto& e : error) ASSERT_TRUE(e.empty()) << e;
+    }
+
+    int calls() const { return calls_; }
+
+private:
+    void allreduce(int rank, double* data, std::size_t n)
+    {
+        std::unique_lock lock(mutex_);
+        waiting_[rank] = {data, n};
+        if (!waiting_[1 - rank].first) {  // first here: let the other rank run up to this point
+            const int generation = generation_;
+            turn_ = 1 - rank;
+            changed_.notify_all();
+            wait_until(lock, [&] { return generation_ != generation && turn_ == rank; });
+            return;
+        }
+        if (waiting_[0].second != waiting_[1].second) throw std::runtime_error("ranks all-reduce different sizes");
+        for (std::size_t k = 0; k < n; ++k) {
+            const double sum = waiting_[0].first[k] + waiting_[1].first[k];
+            waiting_[0].first[k] = waiting_[1].first[k] = sum;
+        }
+        waiting_[0] = waiting_[1] = {nullptr, 0};
+        ++generation_;
+        ++calls_;
+    }
+
+    template <class Ready>
+    void wait_until(Ready ready)
+    {
+        std::unique_lock lock(mutex_);
+        wait_until(lock, ready);
+    }
+    template <class Ready>
+    void wait_until(std::unique_lock<std::mutex>& lock, Ready ready)
+    {
+        if (!changed_.wait_for(lock, std::chrono::seconds(60), ready))
+            throw std::runtime_error("a rank waited 60 s: the ranks do not all-reduce in step");
+    }
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    int turn_ = 0, generation_ = 0, calls_ = 0;
+    std::pair<double*, std::size_t> waiting_[2] = {{nullptr, 0}, {nullptr, 0}};
+};
+
+// FSDP-style: each rank steps its slices, the per-tensor sums and the noise norm all-reduced between the
+// launches; together they follow the one-process CPU step, parameters and momenta bit for bit.
+TEST_P(Steps, ShardedOverTwoRanksFollowsOneProcess)
+{
+    const auto [kind, noise, decay] = GetParam();
+    const EcdHyper hp = hyper(kind, noise, decay);
+    Cpu cpu{Model(decay)};
+    Gpu rank[2] = {Gpu(shard(cpu.m, 0)), Gpu(shard(cpu.m, 1))};
+    ASSERT_EQ(rank[1].m.numel[0], 0);  // an empty shard takes part
+    TwoRanks ranks;
+    for (int r = 0; r < 2; ++r) rank[r].allreduce = ranks.for_rank(r);
+    const int steps = 6;
+    for (int step = 0; step < steps; ++step) {
+        cpu.m.set_grads(step, 1.0f);
+        for (int r = 0; r < 2; ++r) {  // into the buffers the rank's pointer table holds
+            const Model fresh = shard(cpu.m, r);
+            for (int i = 0; i < cpu.m.count(); ++i)
+                std::copy(fresh.grads[i].begin(), fresh.grads[i].end(), rank[r].m.grads[i].begin());
+        }
+        const double loss = 1.5 - 0.05 * step;
+        cpu.step(kind, hp, loss, 99);
+        ranks.step([&](int r) { rank[r].step(kind, hp, loss, 99); });
+        const std::string where = "step " + std::to_string(step);
+        expect_same(cpu.m, cpu.g, join(cpu.m, rank[0].m, rank[1].m), rank[0].g, where);
+        EXPECT_EQ(rank[0].g, rank[1].g) << where;
+    }
+    // Per step: the sums (twice on the first step) and, with noise, the norm.
+    EXPECT_EQ(ranks.calls(), (steps + 1) * 1 + (noise ? steps : 0));
+    EXPECT_EQ(rank[0].g[kSlotStep], steps);
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ void xy_totals(const PeriodicGrid&, int, const XYDeviceArrays<float>&, XYTotals*
 void xy_totals(const PeriodicGrid&, int, const XYDeviceArrays<double>&, XYTotals*, int) { unavailable(); }
 
 void ecd_step(const EcdStepTables&, const EcdStepBuffers&, const EcdHyper&, int, bool, std::uint64_t, int,
-              std::uintptr_t)
+              std::uintptr_t, const DeviceAllReduce&)
 {
     unavailable();
 }

@@ -3,7 +3,8 @@
 CPU: the tensors go to ``_core.optim.ecd_step_cpu`` as data pointers; reduction, scalar phase, update and noise
 run in C++ with OpenMP, and a sharded run's sums are all-reduced through a callback between the passes.
 CUDA: the pointer and chunk tables live in device memory (cached while the parameter storage is unchanged), the
-step is a fixed sequence of kernels on torch's current stream with every scalar on the device.
+step is a fixed sequence of kernels on torch's current stream with every scalar on the device; a sharded run's
+sums are all-reduced in device memory (on that stream) between the launches.
 """
 
 from __future__ import annotations
@@ -42,10 +43,8 @@ def step(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Ten
     per = (_per_tensor(groups, group_ids, "lr", 0.0), _per_tensor(groups, group_ids, "eta", eta_default),
            _per_tensor(groups, group_ids, "weight_decay", 0.0))
     if params[0].device.type == "cuda":
-        if allreduce is not None:
-            raise ValueError("the fused CUDA step does not support sharded parameters yet; use impl='foreach'")
         _step_cuda(name, params, grads, momenta, offsets, per, _hyper(name, hypers), int(hypers["seed"]), loss,
-                   globals_, d_count)
+                   globals_, d_count, allreduce)
         return
     work = [p if p.is_contiguous() else p.contiguous() for p in params]  # non-contiguous: update a copy
     grads = [g.contiguous() for g in grads]
@@ -92,6 +91,7 @@ class _CudaTables:
                         "sums": torch.empty(n * _core.optim.SUMS_BYTES, **u8),
                         "coeffs": torch.empty(n * _core.optim.COEFFS_BYTES, **u8),
                         "noise_partial": torch.empty(c, dtype=torch.float64, device=dev),
+                        "norm2": torch.empty(1, dtype=torch.float64, device=dev),
                         "flag": torch.zeros(1, dtype=torch.int32, device=dev)}
         self.sizes = {"n_tensors": n, "n_chunks": c, "chunk_size": _CHUNK}
         self.initialized = False
@@ -108,7 +108,7 @@ _cuda_cache: dict[int, _CudaTables] = {}
 
 def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
                per: tuple[list[float], list[float], list[float]], hyper: dict[str, Any], seed: int, loss: Tensor,
-               globals_: Tensor, d_count: int) -> None:
+               globals_: Tensor, d_count: int, allreduce: AllReduce | None) -> None:
     if not all(t.is_contiguous() for t in (*params, *grads)):
         raise ValueError("the fused CUDA step needs contiguous parameters and gradients; use impl='foreach'")
     cached = _cuda_cache.get(id(globals_))
@@ -124,9 +124,18 @@ def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: li
         # few times in a run); afterwards the step never synchronises.
         cached.initialized = bool(globals_[INITIALIZED].item())
         if not cached.initialized and name == "ecd":
-            globals_[D] = float(d_count)
+            d = torch.tensor([float(d_count)], dtype=torch.float64, device=globals_.device)
+            if allreduce is not None:
+                allreduce(d)  # each rank counts its shard
+            globals_[D] = d[0]
+    on_ranks = None
+    if allreduce is not None:  # the C++ step hands over device pointers to the per-tensor sums and the noise norm
+        views = {t.data_ptr(): t for t in (cached.buffers["sums"].view(torch.float64), cached.buffers["norm2"])}
+
+        def on_ranks(pointer: int, count: int) -> None:
+            allreduce(views[pointer][:count])
     tables = {k: v.data_ptr() for k, v in cached.tensors.items()} | cached.sizes
     buffers = {k: v.data_ptr() for k, v in cached.buffers.items()}
     buffers.update(globals=globals_.data_ptr(), loss=loss.data_ptr())
     _core.optim.ecd_step_cuda(name, tables, buffers, hyper, not cached.initialized, seed, params[0].device.index or 0,
-                              torch.cuda.current_stream(params[0].device).cuda_stream)
+                              torch.cuda.current_stream(params[0].device).cuda_stream, on_ranks)

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,12 +86,17 @@ struct EcdStepBuffers {
     void* sums;           // n_tensors EcdSums
     void* coeffs;         // n_tensors EcdCoeffs
     void* noise_partial;  // n_chunks doubles
+    void* norm2;          // one double: ‖p‖² after the noise
     void* flag;           // one int
     void* globals;        // kSlotCount doubles
     const void* loss;     // one double
 };
-// kind 0: ECD, 1: ECDSep; first: the optimizer's first step (initialises the momenta).
+// Sums `n` doubles of device memory in place over the ranks of a sharded run, ordered on the step's stream
+// (e.g. an NCCL all-reduce); empty for one process.
+using DeviceAllReduce = std::function<void(double* device_data, std::size_t n)>;
+// kind 0: ECD, 1: ECDSep; first: the optimizer's first step (initialises the momenta). Sharded, the per-tensor
+// sums and the noise norm go through `allreduce` between the launches, as in cpu::ecd_step.
 void ecd_step(const EcdStepTables& tables, const EcdStepBuffers& buffers, const EcdHyper& hp, int kind, bool first,
-              std::uint64_t seed, int device_id, std::uintptr_t stream);
+              std::uint64_t seed, int device_id, std::uintptr_t stream, const DeviceAllReduce& allreduce = {});
 
 }  // namespace symbreak::cuda

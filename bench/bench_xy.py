@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """XY rotor throughput and replica-ensemble throughput (CPU).
 
-* XY BAOAB Langevin steps in site-steps per ns (one rotor advanced one time step), float64 and float32, and the
+* XY BAOAB Langevin steps in site-steps per ns (one rotor advanced one time step), float64 and float32, also
+  with the observables measured after every step (``run(measure_every=1)``, run's default), and the
   Metropolis reference sampler in site-updates per ns (L <= 1024: it is ~100x slower), for several L at 1 and all
   threads (T = 0.9, γ = 1, dt = 0.1, from random angles).
 * Replicas: R small lattices advanced by one call (``replicas=R``) against the same R lattices as R separate
@@ -55,6 +56,10 @@ def _cases(sizes: tuple[int, ...], n_all: int, replicas: int) -> list[tuple[dict
                 cases.append(({"what": "xy_baoab", "dtype": dtype, "L": L, "threads": threads},
                               lambda L=L, d=dtype, t=threads: _threaded(
                                   XY((L, L), 0.9, gamma=1.0, dt=0.1, seed=SEED, dtype=d).advance, t), L * L))
+                cases.append(({"what": "xy_measured", "dtype": dtype, "L": L, "threads": threads,
+                               "how": f"{dtype}, run(measure_every=1)"},
+                              lambda L=L, d=dtype, t=threads: _threaded(
+                                  _measured(XY((L, L), 0.9, gamma=1.0, dt=0.1, seed=SEED, dtype=d)), t), L * L))
         for threads in sorted({1, n_all}) if L <= METROPOLIS_MAX_L else ():
             cases.append(({"what": "xy_metropolis", "dtype": "float64", "L": L, "threads": threads},
                           lambda L=L, t=threads: _threaded(XY((L, L), 0.9, seed=SEED).metropolis, t), L * L))
@@ -78,6 +83,11 @@ def _cases(sizes: tuple[int, ...], n_all: int, replicas: int) -> list[tuple[dict
              R // 4 * side**2),
         ]
     return cases
+
+
+def _measured(xy: XY) -> Callable[[int], Any]:
+    """n steps with the observables taken after every one (run's default)."""
+    return lambda n: xy.run(0.9, steps=n, measure_every=1)
 
 
 def _loop(lattices: list, method: str = "sweep") -> Callable[[int], None]:

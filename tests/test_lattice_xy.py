@@ -95,6 +95,27 @@ def test_results_do_not_depend_on_thread_count():
     assert np.array_equal(out[0], out[1])
 
 
+@pytest.mark.parametrize("shape,replicas", [((5000,), 2), ((7, 1000), 1), ((3, 5000), 3), ((6, 5, 300), 2),
+                                            ((3, 3, 3), 1)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_observables_equal_a_direct_numpy_sum(shape, replicas, dtype):
+    """|m|, its angle, u and the kinetic energy against numpy (libm) sums over the same state: lines longer than a
+    reduction block (split into segments), blocks straddling lines, the wrap along every axis, replicas."""
+    xy = XY(shape, T=0.7, h=0.3, J=1.3, replicas=replicas, seed=4, dtype=dtype)
+    xy.advance(3)
+    got = xy.observables()
+    th = xy.theta.astype(np.float64).reshape(replicas, *shape)
+    om = xy.omega.astype(np.float64).reshape(replicas, *shape)
+    axes = range(1, th.ndim)
+    n = th[0].size
+    c, s = np.cos(th).sum(axis=tuple(axes)), np.sin(th).sum(axis=tuple(axes))
+    bonds = sum(np.cos(th - np.roll(th, -1, axis=a)).sum(axis=tuple(axes)) for a in axes)
+    want = {"abs_m": np.hypot(c, s) / n, "m_angle": np.arctan2(s, c), "u": (-1.3 * bonds - 0.3 * c) / n,
+            "kinetic": 0.5 * (om ** 2).sum(axis=tuple(axes)) / n}
+    for key, value in want.items():
+        assert np.allclose(np.atleast_1d(got[key]), value, rtol=1e-12, atol=1e-14), key
+
+
 def test_float32_tracks_float64():
     """Without kicks (float32 draws its own, float-precision normals) the float32 rule follows float64."""
     a = XY((16, 16), T=0.5, seed=3, dtype="float64")

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../core/isa.hpp"
 #include "ising_rows.hpp"
 #include "symbreak/lattice/ising_cpu.hpp"
 
@@ -16,21 +17,13 @@ using RowKernel = void (*)(const IsingRowBatch&);
 // The widest instruction set this CPU runs; all variants compute identical spins.
 RowKernel row_kernel()
 {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::ising_update_rows;
-    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::ising_update_rows;
-#endif
-    return x86_64_v1::ising_update_rows;
+    return for_widest_isa<RowKernel>(x86_64_v4::ising_update_rows, x86_64_v3::ising_update_rows,
+                                     x86_64_v1::ising_update_rows);
 }
 
 }  // namespace
 
-const char* ising_kernel_isa()
-{
-    const RowKernel k = row_kernel();
-    return k == x86_64_v4::ising_update_rows ? "x86-64-v4" : k == x86_64_v3::ising_update_rows ? "x86-64-v3" : "x86-64";
-}
+const char* ising_kernel_isa() { return isa_name(widest_isa()); }
 
 IsingRankTable ising_rank_table(const IsingFlipTable& t, int z)
 {

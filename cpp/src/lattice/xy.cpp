@@ -1,7 +1,8 @@
-// CPU driver of the XY rotors: OpenMP over fixed slabs of lines (steps) or blocks of sites (totals), each site
-// calling the rules of xy.hpp.
+// CPU driver of the XY rotors: OpenMP over fixed slabs of lines (steps) or blocks of sites (totals, by line
+// segments), each site calling the rules of xy.hpp.
 #include "symbreak/lattice/xy_cpu.hpp"
 
+#include "../core/isa.hpp"
 #include "xy_blocks.hpp"
 
 #include <algorithm>
@@ -17,27 +18,22 @@ constexpr std::int64_t kBlock = 4096;
 
 std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
-// The widest instruction set this CPU runs; all variants compute identical bits.
+// The per-ISA kernels of xy_blocks.cpp, for the widest instruction set this CPU runs.
 template <class Real>
-auto baoa_kernel() -> void (*)(const XYBlock<Real>&)
-{
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::xy_baoa_block;
-    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::xy_baoa_block;
-#endif
-    return x86_64_v1::xy_baoa_block;
-}
+struct Kernels {
+    void (*baoa)(const XYBlock<Real>&);
+    void (*torque)(const XYLine<Real>&);
+    XYTotals (*totals)(const XYTotalsSegment<Real>&);
+};
 
 template <class Real>
-auto torque_kernel() -> void (*)(const XYLine<Real>&)
+const Kernels<Real>& kernels()
 {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return x86_64_v4::xy_torque_line;
-    if (__builtin_cpu_supports("x86-64-v3")) return x86_64_v3::xy_torque_line;
-#endif
-    return x86_64_v1::xy_torque_line;
+#define SYMBREAK_XY_KERNELS(ns) Kernels<Real>{ns::xy_baoa_block, ns::xy_torque_line, ns::xy_totals_segment}
+    static const Kernels<Real> k = for_widest_isa(SYMBREAK_XY_KERNELS(x86_64_v4), SYMBREAK_XY_KERNELS(x86_64_v3),
+                                                  SYMBREAK_XY_KERNELS(x86_64_v1));
+#undef SYMBREAK_XY_KERNELS
+    return k;
 }
 
 // cos θ and sin θ of every site: C and S, each `total` long.
@@ -67,7 +63,7 @@ XYLine<Real> line_of(const PeriodicGrid& g, std::int64_t line, const At& at, Rea
 template <class Real>
 void torques_by_line(const PeriodicGrid& g, int replicas, const Real* C, const Real* S, Real* tau, const XYStep& c)
 {
-    static const auto kernel = torque_kernel<Real>();
+    const auto kernel = kernels<Real>().torque;
     const std::int64_t L = g.n[2], N = g.sites(), lines = g.n[0] * g.n[1];
 #pragma omp parallel for schedule(static) if (N * replicas >= 4096)
     for (std::int64_t q = 0; q < lines * replicas; ++q) {
@@ -98,8 +94,7 @@ template <class Real>
 void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, Real* tau, const XYStep* steps,
                  std::int64_t n, std::uint64_t seed, std::uint64_t step0, double* post_o)
 {
-    static const auto baoa = baoa_kernel<Real>();
-    static const auto torque = torque_kernel<Real>();
+    const auto baoa = kernels<Real>().baoa, torque = kernels<Real>().torque;
     const std::int64_t N = g.sites(), total = N * replicas, L = g.n[2], lines = g.n[0] * g.n[1];
     const std::int64_t D = g.dim == 3 ? g.n[1] : g.dim == 2 ? 1 : 0;  // a line's neighbours lie within ±D lines
     const std::int64_t slab = std::min(lines, std::max<std::int64_t>(64, 16384 / L));
@@ -188,17 +183,32 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
         }
 }
 
+// Fixed blocks of kBlock sites per replica (whatever the thread count), each summed by line segments.
 template <class Real>
 void xy_totals(const PeriodicGrid& g, int replicas, const Real* theta, const Real* omega, XYTotals* out)
 {
-    const std::int64_t N = g.sites(), nb = blocks(N);
+    const auto kernel = kernels<Real>().totals;
+    const std::int64_t N = g.sites(), nb = blocks(N), L = g.n[2];
     std::vector<XYTotals> partial(static_cast<std::size_t>(nb * replicas));
-#pragma omp parallel for schedule(static) if (N * replicas >= 4096)
-    for (std::int64_t b = 0; b < nb * replicas; ++b) {
-        const std::int64_t r = b / nb, begin = (b % nb) * kBlock, end = std::min(begin + kBlock, N);
-        XYTotals t;
-        for (std::int64_t s = begin; s < end; ++s) xy_accumulate(g, theta + r * N, omega + r * N, s, t);
-        partial[b] = t;
+#pragma omp parallel if (N * replicas >= 4096)
+    {
+        std::vector<double> scratch(4 * static_cast<std::size_t>(std::min(kBlock, L)));
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < nb * replicas; ++b) {
+            const std::int64_t r = b / nb, begin = (b % nb) * kBlock, end = std::min(begin + kBlock, N);
+            const Real* th = theta + r * N;
+            XYTotals t;
+            for (std::int64_t q = begin / L; q * L < end; ++q) {
+                std::int64_t adj[4];
+                xy_adjacent_lines(g, q, adj);  // slot 0: +1 along the middle axis, slot 2: +1 along the first
+                const Real* up[2] = {th + (g.dim == 3 ? adj[2] : adj[0]) * L, th + adj[0] * L};
+                const XYTotalsSegment<Real> seg{th + q * L, {up[0], up[1]}, omega + r * N + q * L, scratch.data(),
+                                                L, std::max(begin - q * L, std::int64_t{0}),
+                                                std::min(end - q * L, L), g.dim};
+                t.add(kernel(seg));
+            }
+            partial[b] = t;
+        }
     }
     for (int r = 0; r < replicas; ++r) {
         out[r] = XYTotals{};

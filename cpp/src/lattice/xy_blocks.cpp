@@ -2,6 +2,8 @@
 // have no calls, so each build vectorises them at its width.
 #include "xy_blocks.hpp"
 
+#include <algorithm>
+
 #include "symbreak/rng/philox_simd.hpp"
 
 
@@ -120,11 +122,74 @@ void torque_line(const XYLine<Real>& l)
         torque_line_adj<0>(l);
 }
 
+// The angles of site x's neighbours at +1 in xy_site_terms' order: the up lines' (u0, u1: Dim - 1 of them),
+// then `along`, the next site on the line.
+template <int Dim, class Real>
+void next_angles(const Real* u0, const Real* u1, std::int64_t x, Real along, double* next)
+{
+    next[0] = Dim > 1 ? u0[x] : along;
+    next[1] = Dim > 2 ? u1[x] : along;
+    next[2] = along;
+}
+
+// Sites [x0, x1) with x1 <= L - 1 (no wrap along the line): a plain loop of stores over restrict-qualified
+// parameters (see baoa_loop), which vectorises.
+template <int Dim, class Real>
+void terms_loop(const Real* __restrict__ th, const Real* __restrict__ u0, const Real* __restrict__ u1,
+                const Real* __restrict__ om, std::int64_t x0, std::int64_t x1, double* __restrict__ c,
+                double* __restrict__ s, double* __restrict__ b, double* __restrict__ w)
+{
+#pragma GCC ivdep
+    for (std::int64_t x = x0; x < x1; ++x) {
+        double next[3];
+        next_angles<Dim>(u0, u1, x, th[x + 1], next);
+        xy_site_terms<Dim>(th[x], next, c[x - x0], s[x - x0], b[x - x0]);
+        w[x - x0] = static_cast<double>(om[x]) * om[x];
+    }
+}
+
+double lane_sum(const double* v, std::int64_t n)
+{
+    double acc[8] = {};
+    std::int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += v[j + l];
+    double sum = 0;
+    for (double a : acc) sum += a;
+    for (; j < n; ++j) sum += v[j];
+    return sum;
+}
+
+template <int Dim, class Real>
+XYTotals totals_segment(const XYTotalsSegment<Real>& seg)
+{
+    const std::int64_t n = seg.x1 - seg.x0, last = seg.L - 1;
+    double *c = seg.scratch, *s = c + n, *b = s + n, *w = b + n;
+    const Real *th = seg.theta, *u0 = seg.up[0], *u1 = seg.up[1];
+    terms_loop<Dim>(th, u0, u1, seg.omega, seg.x0, std::min(seg.x1, last), c, s, b, w);
+    if (seg.x1 == seg.L) {  // the last site's neighbour along the line is site 0
+        const std::int64_t j = last - seg.x0;
+        double next[3];
+        next_angles<Dim>(u0, u1, last, th[0], next);
+        xy_site_terms<Dim>(th[last], next, c[j], s[j], b[j]);
+        w[j] = static_cast<double>(seg.omega[last]) * seg.omega[last];
+    }
+    return {lane_sum(c, n), lane_sum(s, n), lane_sum(b, n), lane_sum(w, n)};
+}
+
+template <class Real>
+XYTotals totals_segment(const XYTotalsSegment<Real>& seg)
+{
+    return seg.dim == 3 ? totals_segment<3>(seg) : seg.dim == 2 ? totals_segment<2>(seg) : totals_segment<1>(seg);
+}
+
 }  // namespace
 
 void xy_baoa_block(const XYBlock<double>& b) { baoa_block(b); }
 void xy_baoa_block(const XYBlock<float>& b) { baoa_block(b); }
 void xy_torque_line(const XYLine<double>& l) { torque_line(l); }
 void xy_torque_line(const XYLine<float>& l) { torque_line(l); }
+XYTotals xy_totals_segment(const XYTotalsSegment<double>& seg) { return totals_segment(seg); }
+XYTotals xy_totals_segment(const XYTotalsSegment<float>& seg) { return totals_segment(seg); }
 
 }  // namespace symbreak::cpu::SYMBREAK_ISA

@@ -1,6 +1,5 @@
 // The per-block loops of the CPU XY step (Philox, Box–Muller, BAOA, cos/sin of the new angles; torques by
-// line), compiled once
-// per instruction set (xy_blocks.cpp built three times with -ffp-contract=off, so every variant rounds
+// line) and of its observables, compiled once per instruction set (xy_blocks.cpp built three times with -ffp-contract=off, so every variant rounds
 // identically) and chosen at load time.
 #pragma once
 #include <cstdint>
@@ -44,11 +43,26 @@ struct XYLine {
     Real J, h, k;
 };
 
-#define SYMBREAK_XY_BLOCK_API                         \
-    void xy_baoa_block(const XYBlock<double>& b);     \
-    void xy_baoa_block(const XYBlock<float>& b);      \
-    void xy_torque_line(const XYLine<double>& l);     \
-    void xy_torque_line(const XYLine<float>& l);
+// Sites [x0, x1) of one line for the observables: xy_site_terms of each (its bonds to the lines `up` at +1
+// along the lattice's other axes, in axis order, and to the next site along the line, wrapping) and ω², summed
+// in a fixed order (eight lanes, then the rest), the same on every instruction set. Scratch: 4 (x1 - x0) doubles.
+template <class Real>
+struct XYTotalsSegment {
+    const Real* theta;  // the whole line (L sites)
+    const Real* up[2];  // dim - 1 of them
+    const Real* omega;  // the whole line
+    double* scratch;
+    std::int64_t L, x0, x1;
+    int dim;
+};
+
+#define SYMBREAK_XY_BLOCK_API                                          \
+    void xy_baoa_block(const XYBlock<double>& b);                      \
+    void xy_baoa_block(const XYBlock<float>& b);                       \
+    void xy_torque_line(const XYLine<double>& l);                      \
+    void xy_torque_line(const XYLine<float>& l);                       \
+    XYTotals xy_totals_segment(const XYTotalsSegment<double>& seg);    \
+    XYTotals xy_totals_segment(const XYTotalsSegment<float>& seg);
 namespace x86_64_v4 { SYMBREAK_XY_BLOCK_API }
 namespace x86_64_v3 { SYMBREAK_XY_BLOCK_API }
 namespace x86_64_v1 { SYMBREAK_XY_BLOCK_API }

@@ -1,6 +1,7 @@
 // CPU driver of the ECD family: OpenMP over fixed blocks of every tensor; each block calls the shared rules.
 #include "symbreak/optim/ecd_cpu.hpp"
 
+#include "../core/isa.hpp"
 #include "ecd_blocks.hpp"
 
 #include <omp.h>
@@ -22,12 +23,9 @@ struct Kernels {
 // The widest instruction set this CPU runs; all variants compute identical bits.
 Kernels kernels()
 {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return {x86_64_v4::ecd_reduce_block, x86_64_v4::ecd_update_block};
-    if (__builtin_cpu_supports("x86-64-v3")) return {x86_64_v3::ecd_reduce_block, x86_64_v3::ecd_update_block};
-#endif
-    return {x86_64_v1::ecd_reduce_block, x86_64_v1::ecd_update_block};
+    return for_widest_isa(Kernels{x86_64_v4::ecd_reduce_block, x86_64_v4::ecd_update_block},
+                          Kernels{x86_64_v3::ecd_reduce_block, x86_64_v3::ecd_update_block},
+                          Kernels{x86_64_v1::ecd_reduce_block, x86_64_v1::ecd_update_block});
 }
 
 std::vector<EcdBlock> blocks_of(const TensorList& t)

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "../core/isa.hpp"
 #include "md_kernels.hpp"
 #include "symbreak/particles/md_cells.hpp"
 #include "symbreak/particles/md_cpu.hpp"
@@ -30,9 +31,8 @@ Kernels<T, D> pick_kernels()
     using namespace cpu;
 #define SYMBREAK_MD_KERNELS(ns) \
     {ns::md_forces<T, D>, ns::md_build_list<T, D>, ns::md_forces_half<T, D>, ns::md_build_half_list<T, D>}
-    if (__builtin_cpu_supports("x86-64-v4")) return SYMBREAK_MD_KERNELS(x86_64_v4);
-    if (__builtin_cpu_supports("x86-64-v3")) return SYMBREAK_MD_KERNELS(x86_64_v3);
-    return SYMBREAK_MD_KERNELS(x86_64_v1);
+    return for_widest_isa(Kernels<T, D> SYMBREAK_MD_KERNELS(x86_64_v4), Kernels<T, D> SYMBREAK_MD_KERNELS(x86_64_v3),
+                          Kernels<T, D> SYMBREAK_MD_KERNELS(x86_64_v1));
 #undef SYMBREAK_MD_KERNELS
 }
 
@@ -433,11 +433,6 @@ std::unique_ptr<ParticleEngine> make_particle_engine(const MDSetup& s, const dou
     return std::make_unique<Engine<double, 3>>(s, x, v, list);
 }
 
-const char* md_kernel_isa()
-{
-    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
-    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
-    return "x86-64";
-}
+const char* md_kernel_isa() { return cpu::isa_name(cpu::widest_isa()); }
 
 }  // namespace symbreak

@@ -192,18 +192,37 @@ struct XYTotals {
     }
 };
 
+// One site's terms of the observables, in double whatever the state's precision: cos θ, sin θ and the bonds
+// Σ_k cos(θ - next[k]) to its Bonds neighbours at +1 along each axis (next: their angles in axis order, the last
+// axis last). poly_sincos, so a CPU loop of them vectorises and a GPU computes the same bits.
+template <int Bonds>
+SYMBREAK_HD void xy_site_terms(double theta, const double* next, double& c, double& s, double& bond)
+{
+    poly_sincos(theta, s, c);
+    bond = 0;
+    for (int k = 0; k < Bonds; ++k) {
+        double sb, cb;
+        poly_sincos(theta - next[k], sb, cb);
+        bond += cb;
+    }
+}
+
+// Site s's terms added to t (each bond counted once, from its site at -1).
 template <class Real>
 SYMBREAK_HD void xy_accumulate(const PeriodicGrid& g, const Real* theta, const Real* omega, std::int64_t s,
                                XYTotals& t)
 {
-#if !defined(__CUDA_ARCH__)
-    using std::cos;
-    using std::sin;
-#endif
-    const double th = theta[s];
-    t.cos_sum += cos(th);
-    t.sin_sum += sin(th);
-    for (int a = g.first_axis(); a < 3; ++a) t.bond_sum += cos(th - static_cast<double>(theta[g.shift(s, a, 1)]));
+    double next[3], c, sn, bond;
+    for (int a = g.first_axis(), k = 0; a < 3; ++a, ++k) next[k] = theta[g.shift(s, a, 1)];
+    if (g.dim == 3)
+        xy_site_terms<3>(theta[s], next, c, sn, bond);
+    else if (g.dim == 2)
+        xy_site_terms<2>(theta[s], next, c, sn, bond);
+    else
+        xy_site_terms<1>(theta[s], next, c, sn, bond);
+    t.cos_sum += c;
+    t.sin_sum += sn;
+    t.bond_sum += bond;
     t.omega2 += static_cast<double>(omega[s]) * omega[s];
 }
 

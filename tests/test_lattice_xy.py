@@ -95,12 +95,13 @@ def test_results_do_not_depend_on_thread_count():
     assert np.array_equal(out[0], out[1])
 
 
-@pytest.mark.parametrize("shape,replicas", [((5000,), 2), ((7, 1000), 1), ((3, 5000), 3), ((6, 5, 300), 2),
-                                            ((3, 3, 3), 1)])
+@pytest.mark.parametrize("shape,replicas", [((40000,), 2), ((3, 20000), 2), ((7, 1000), 1), ((40, 1000), 2),
+                                            ((20, 20, 64), 2), ((6, 5, 300), 1), ((3, 3, 3), 1)])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_observables_equal_a_direct_numpy_sum(shape, replicas, dtype):
     """|m|, its angle, u and the kinetic energy against numpy (libm) sums over the same state: lines longer than a
-    reduction block (split into segments), blocks straddling lines, the wrap along every axis, replicas."""
+    reduction block (split into pieces), blocks of several lines with neighbouring lines inside and outside, the
+    wrap along every axis, replicas."""
     xy = XY(shape, T=0.7, h=0.3, J=1.3, replicas=replicas, seed=4, dtype=dtype)
     xy.advance(3)
     got = xy.observables()

@@ -1,5 +1,5 @@
-// CPU driver of the XY rotors: OpenMP over fixed slabs of lines (steps) or blocks of sites (totals, by line
-// segments), each site calling the rules of xy.hpp.
+// CPU driver of the XY rotors: OpenMP over fixed slabs of lines (steps) or blocks of lines (totals), each site
+// calling the rules of xy.hpp.
 #include "symbreak/lattice/xy_cpu.hpp"
 
 #include "../core/isa.hpp"
@@ -16,20 +16,19 @@ namespace {
 
 constexpr std::int64_t kBlock = 4096;
 
-std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
 // The per-ISA kernels of xy_blocks.cpp, for the widest instruction set this CPU runs.
 template <class Real>
 struct Kernels {
     void (*baoa)(const XYBlock<Real>&);
     void (*torque)(const XYLine<Real>&);
-    XYTotals (*totals)(const XYTotalsSegment<Real>&);
+    XYTotals (*totals)(const XYTotalsBlock<Real>&);
 };
 
 template <class Real>
 const Kernels<Real>& kernels()
 {
-#define SYMBREAK_XY_KERNELS(ns) Kernels<Real>{ns::xy_baoa_block, ns::xy_torque_line, ns::xy_totals_segment}
+#define SYMBREAK_XY_KERNELS(ns) Kernels<Real>{ns::xy_baoa_block, ns::xy_torque_line, ns::xy_totals_block}
     static const Kernels<Real> k = for_widest_isa(SYMBREAK_XY_KERNELS(x86_64_v4), SYMBREAK_XY_KERNELS(x86_64_v3),
                                                   SYMBREAK_XY_KERNELS(x86_64_v1));
 #undef SYMBREAK_XY_KERNELS
@@ -183,31 +182,36 @@ void xy_langevin(const PeriodicGrid& g, int replicas, Real* theta, Real* omega, 
         }
 }
 
-// Fixed blocks of kBlock sites per replica (whatever the thread count), each summed by line segments.
+// Fixed blocks, whatever the thread count: whole lines, kTotalsBlock sites' worth, or kTotalsBlock-site pieces
+// of one line when lines are longer; partials added per replica in block order.
 template <class Real>
 void xy_totals(const PeriodicGrid& g, int replicas, const Real* theta, const Real* omega, XYTotals* out)
 {
+    constexpr std::int64_t kTotalsBlock = 16384;
     const auto kernel = kernels<Real>().totals;
-    const std::int64_t N = g.sites(), nb = blocks(N), L = g.n[2];
+    const std::int64_t N = g.sites(), L = g.n[2], lines = g.n[0] * g.n[1];
+    const std::int64_t pieces = (L + kTotalsBlock - 1) / kTotalsBlock;  // per line
+    const std::int64_t per_block = pieces == 1 ? std::max<std::int64_t>(1, kTotalsBlock / L) : 1;  // lines
+    const std::int64_t nb = pieces == 1 ? (lines + per_block - 1) / per_block : lines * pieces;
+    const std::int64_t width = std::min(L, kTotalsBlock);
     std::vector<XYTotals> partial(static_cast<std::size_t>(nb * replicas));
 #pragma omp parallel if (N * replicas >= 4096)
     {
-        std::vector<double> scratch(4 * static_cast<std::size_t>(std::min(kBlock, L)));
+        std::vector<double> scratch(static_cast<std::size_t>(2 * per_block * width + 6 * width));
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < nb * replicas; ++b) {
-            const std::int64_t r = b / nb, begin = (b % nb) * kBlock, end = std::min(begin + kBlock, N);
-            const Real* th = theta + r * N;
-            XYTotals t;
-            for (std::int64_t q = begin / L; q * L < end; ++q) {
-                std::int64_t adj[4];
-                xy_adjacent_lines(g, q, adj);  // slot 0: +1 along the middle axis, slot 2: +1 along the first
-                const Real* up[2] = {th + (g.dim == 3 ? adj[2] : adj[0]) * L, th + adj[0] * L};
-                const XYTotalsSegment<Real> seg{th + q * L, {up[0], up[1]}, omega + r * N + q * L, scratch.data(),
-                                                L, std::max(begin - q * L, std::int64_t{0}),
-                                                std::min(end - q * L, L), g.dim};
-                t.add(kernel(seg));
+            const std::int64_t r = b / nb, k = b % nb;
+            XYTotalsBlock<Real> blk{theta + r * N, omega + r * N, scratch.data(), g, 0, 0, 0, L};
+            if (pieces == 1) {
+                blk.q0 = k * per_block;
+                blk.q1 = std::min(blk.q0 + per_block, lines);
+            } else {
+                blk.q0 = k / pieces;
+                blk.q1 = blk.q0 + 1;
+                blk.x0 = k % pieces * kTotalsBlock;
+                blk.x1 = std::min(blk.x0 + kTotalsBlock, L);
             }
-            partial[b] = t;
+            partial[b] = kernel(blk);
         }
     }
     for (int r = 0; r < replicas; ++r) {

@@ -122,65 +122,107 @@ void torque_line(const XYLine<Real>& l)
         torque_line_adj<0>(l);
 }
 
-// The angles of site x's neighbours at +1 in xy_site_terms' order: the up lines' (u0, u1: Dim - 1 of them),
-// then `along`, the next site on the line.
-template <int Dim, class Real>
-void next_angles(const Real* u0, const Real* u1, std::int64_t x, Real along, double* next)
-{
-    next[0] = Dim > 1 ? u0[x] : along;
-    next[1] = Dim > 2 ? u1[x] : along;
-    next[2] = along;
-}
-
-// Sites [x0, x1) with x1 <= L - 1 (no wrap along the line): a plain loop of stores over restrict-qualified
-// parameters (see baoa_loop), which vectorises.
-template <int Dim, class Real>
-void terms_loop(const Real* __restrict__ th, const Real* __restrict__ u0, const Real* __restrict__ u1,
-                const Real* __restrict__ om, std::int64_t x0, std::int64_t x1, double* __restrict__ c,
-                double* __restrict__ s, double* __restrict__ b, double* __restrict__ w)
+// cos θ and sin θ (double) of n angles: a plain loop of stores, which vectorises.
+template <class Real>
+void cos_sin_loop(const Real* __restrict__ th, std::int64_t n, double* __restrict__ c, double* __restrict__ s)
 {
 #pragma GCC ivdep
-    for (std::int64_t x = x0; x < x1; ++x) {
-        double next[3];
-        next_angles<Dim>(u0, u1, x, th[x + 1], next);
-        xy_site_terms<Dim>(th[x], next, c[x - x0], s[x - x0], b[x - x0]);
-        w[x - x0] = static_cast<double>(om[x]) * om[x];
-    }
+    for (std::int64_t j = 0; j < n; ++j) xy_cos_sin_double(th[j], c[j], s[j]);
 }
 
-double lane_sum(const double* v, std::int64_t n)
+// The neighbours' values in xy_bonds' order: the up lines' (u0, u1: Dim - 1 of them), then `along`.
+template <int Dim>
+void next_values(const double* u0, const double* u1, std::int64_t j, double along, double* out)
+{
+    out[0] = Dim > 1 ? u0[j] : along;
+    out[1] = Dim > 2 ? u1[j] : along;
+    out[2] = along;
+}
+
+// Bonds of the sites of a segment of n, site j's neighbour along the line being j + 1 (the last site's: ce, se)
+// and its up lines' values at j.
+template <int Dim>
+void bonds_loop(const double* __restrict__ c, const double* __restrict__ s, const double* __restrict__ cu0,
+                const double* __restrict__ su0, const double* __restrict__ cu1, const double* __restrict__ su1,
+                std::int64_t n, double ce, double se, double* __restrict__ b)
+{
+    double nc[3], ns[3];
+#pragma GCC ivdep
+    for (std::int64_t j = 0; j + 1 < n; ++j) {
+        next_values<Dim>(cu0, cu1, j, c[j + 1], nc);
+        next_values<Dim>(su0, su1, j, s[j + 1], ns);
+        b[j] = xy_bonds<Dim>(c[j], s[j], nc, ns);
+    }
+    next_values<Dim>(cu0, cu1, n - 1, ce, nc);
+    next_values<Dim>(su0, su1, n - 1, se, ns);
+    b[n - 1] = xy_bonds<Dim>(c[n - 1], s[n - 1], nc, ns);
+}
+
+// Σ f(j) over j < n in eight lanes, then the lanes in order, then the rest.
+template <class F>
+double lane_sum(std::int64_t n, F f)
 {
     double acc[8] = {};
     std::int64_t j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; ++l) acc[l] += v[j + l];
+        for (int l = 0; l < 8; ++l) acc[l] += f(j + l);
     double sum = 0;
     for (double a : acc) sum += a;
-    for (; j < n; ++j) sum += v[j];
+    for (; j < n; ++j) sum += f(j);
     return sum;
 }
 
 template <int Dim, class Real>
-XYTotals totals_segment(const XYTotalsSegment<Real>& seg)
+XYTotals totals_block(const XYTotalsBlock<Real>& blk)
 {
-    const std::int64_t n = seg.x1 - seg.x0, last = seg.L - 1;
-    double *c = seg.scratch, *s = c + n, *b = s + n, *w = b + n;
-    const Real *th = seg.theta, *u0 = seg.up[0], *u1 = seg.up[1];
-    terms_loop<Dim>(th, u0, u1, seg.omega, seg.x0, std::min(seg.x1, last), c, s, b, w);
-    if (seg.x1 == seg.L) {  // the last site's neighbour along the line is site 0
-        const std::int64_t j = last - seg.x0;
-        double next[3];
-        next_angles<Dim>(u0, u1, last, th[0], next);
-        xy_site_terms<Dim>(th[last], next, c[j], s[j], b[j]);
-        w[j] = static_cast<double>(seg.omega[last]) * seg.omega[last];
+    const PeriodicGrid& g = blk.grid;
+    const std::int64_t L = g.n[2], n = blk.x1 - blk.x0, lines = blk.q1 - blk.q0;
+    double* C = blk.scratch;  // the block's own cos and sin, line by line
+    double* S = C + lines * n;
+    double* halo = S + lines * n;  // cos, sin of up to two neighbouring lines outside the block
+    double* B = halo + 4 * n;
+    const auto line_theta = [&](std::int64_t q) { return blk.theta + q * L + blk.x0; };
+    for (std::int64_t l = 0; l < lines; ++l) cos_sin_loop(line_theta(blk.q0 + l), n, C + l * n, S + l * n);
+    const std::int64_t after = blk.x1 == L ? 0 : blk.x1;  // the site after the segment along its line
+    XYTotals t;
+    for (std::int64_t l = 0; l < lines; ++l) {
+        const std::int64_t q = blk.q0 + l;
+        std::int64_t adj[4];
+        xy_adjacent_lines(g, q, adj);  // +1 along the middle axis in slot 0, along the first in slot 2
+        const std::int64_t up[2] = {Dim == 3 ? adj[2] : adj[0], adj[0]};
+        const double* cu[2] = {nullptr, nullptr};
+        const double* su[2] = {nullptr, nullptr};
+        for (int k = 0; k + 1 < Dim; ++k) {
+            if (up[k] >= blk.q0 && up[k] < blk.q1) {
+                cu[k] = C + (up[k] - blk.q0) * n;
+                su[k] = S + (up[k] - blk.q0) * n;
+            } else {
+                cu[k] = halo + 2 * k * n;
+                su[k] = halo + (2 * k + 1) * n;
+                cos_sin_loop(line_theta(up[k]), n, halo + 2 * k * n, halo + (2 * k + 1) * n);
+            }
+        }
+        const double *c = C + l * n, *s = S + l * n;
+        double ce, se;
+        if (after >= blk.x0 && after < blk.x1) {
+            ce = c[after - blk.x0];
+            se = s[after - blk.x0];
+        } else {
+            xy_cos_sin_double(blk.theta[q * L + after], ce, se);
+        }
+        bonds_loop<Dim>(c, s, cu[0], su[0], cu[1], su[1], n, ce, se, B);
+        const Real* om = blk.omega + q * L + blk.x0;
+        t.add({lane_sum(n, [&](std::int64_t j) { return c[j]; }), lane_sum(n, [&](std::int64_t j) { return s[j]; }),
+               lane_sum(n, [&](std::int64_t j) { return B[j]; }),
+               lane_sum(n, [&](std::int64_t j) { return static_cast<double>(om[j]) * om[j]; })});
     }
-    return {lane_sum(c, n), lane_sum(s, n), lane_sum(b, n), lane_sum(w, n)};
+    return t;
 }
 
 template <class Real>
-XYTotals totals_segment(const XYTotalsSegment<Real>& seg)
+XYTotals totals_block(const XYTotalsBlock<Real>& b)
 {
-    return seg.dim == 3 ? totals_segment<3>(seg) : seg.dim == 2 ? totals_segment<2>(seg) : totals_segment<1>(seg);
+    return b.grid.dim == 3 ? totals_block<3>(b) : b.grid.dim == 2 ? totals_block<2>(b) : totals_block<1>(b);
 }
 
 }  // namespace
@@ -189,7 +231,7 @@ void xy_baoa_block(const XYBlock<double>& b) { baoa_block(b); }
 void xy_baoa_block(const XYBlock<float>& b) { baoa_block(b); }
 void xy_torque_line(const XYLine<double>& l) { torque_line(l); }
 void xy_torque_line(const XYLine<float>& l) { torque_line(l); }
-XYTotals xy_totals_segment(const XYTotalsSegment<double>& seg) { return totals_segment(seg); }
-XYTotals xy_totals_segment(const XYTotalsSegment<float>& seg) { return totals_segment(seg); }
+XYTotals xy_totals_block(const XYTotalsBlock<double>& b) { return totals_block(b); }
+XYTotals xy_totals_block(const XYTotalsBlock<float>& b) { return totals_block(b); }
 
 }  // namespace symbreak::cpu::SYMBREAK_ISA

@@ -43,17 +43,17 @@ struct XYLine {
     Real J, h, k;
 };
 
-// Sites [x0, x1) of one line for the observables: xy_site_terms of each (its bonds to the lines `up` at +1
-// along the lattice's other axes, in axis order, and to the next site along the line, wrapping) and ω², summed
-// in a fixed order (eight lanes, then the rest), the same on every instruction set. Scratch: 4 (x1 - x0) doubles.
+// One block of a replica for the observables: lines [q0, q1), or with q1 = q0 + 1 sites [x0, x1) of line q0
+// (x0 = 0, x1 = L for whole lines). Each angle's cos and sin are computed once per block (plus the neighbouring
+// lines outside it), then xy_bonds and ω² per site, summed per line in a fixed order (eight lanes, then the
+// rest), the same on every instruction set. Scratch: 2 (q1 - q0) n + 6 n doubles, n = x1 - x0.
 template <class Real>
-struct XYTotalsSegment {
-    const Real* theta;  // the whole line (L sites)
-    const Real* up[2];  // dim - 1 of them
-    const Real* omega;  // the whole line
+struct XYTotalsBlock {
+    const Real* theta;  // the replica's angles and velocities
+    const Real* omega;
     double* scratch;
-    std::int64_t L, x0, x1;
-    int dim;
+    PeriodicGrid grid;
+    std::int64_t q0, q1, x0, x1;
 };
 
 #define SYMBREAK_XY_BLOCK_API                                          \
@@ -61,8 +61,8 @@ struct XYTotalsSegment {
     void xy_baoa_block(const XYBlock<float>& b);                       \
     void xy_torque_line(const XYLine<double>& l);                      \
     void xy_torque_line(const XYLine<float>& l);                       \
-    XYTotals xy_totals_segment(const XYTotalsSegment<double>& seg);    \
-    XYTotals xy_totals_segment(const XYTotalsSegment<float>& seg);
+    XYTotals xy_totals_block(const XYTotalsBlock<double>& b);          \
+    XYTotals xy_totals_block(const XYTotalsBlock<float>& b);
 namespace x86_64_v4 { SYMBREAK_XY_BLOCK_API }
 namespace x86_64_v3 { SYMBREAK_XY_BLOCK_API }
 namespace x86_64_v1 { SYMBREAK_XY_BLOCK_API }

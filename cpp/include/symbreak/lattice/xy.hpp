@@ -192,37 +192,36 @@ struct XYTotals {
     }
 };
 
-// One site's terms of the observables, in double whatever the state's precision: cos θ, sin θ and the bonds
-// Σ_k cos(θ - next[k]) to its Bonds neighbours at +1 along each axis (next: their angles in axis order, the last
-// axis last). poly_sincos, so a CPU loop of them vectorises and a GPU computes the same bits.
-template <int Bonds>
-SYMBREAK_HD void xy_site_terms(double theta, const double* next, double& c, double& s, double& bond)
+// The observables are summed in double whatever the state's precision, from cos θ and sin θ by poly_sincos (so
+// a CPU loop of them vectorises and a GPU computes the same bits).
+template <class Real>
+SYMBREAK_HD void xy_cos_sin_double(Real theta, double& c, double& s)
 {
-    poly_sincos(theta, s, c);
-    bond = 0;
-    for (int k = 0; k < Bonds; ++k) {
-        double sb, cb;
-        poly_sincos(theta - next[k], sb, cb);
-        bond += cb;
-    }
+    poly_sincos(static_cast<double>(theta), s, c);
 }
 
-// Site s's terms added to t (each bond counted once, from its site at -1).
+// A site's bonds to its Dim neighbours at +1 along each axis (nc, ns: their cos and sin in axis order, the last
+// axis last): Σ_k cos(θ - θ_k) = Σ_k (cos θ cos θ_k + sin θ sin θ_k). Each bond is counted once, from its site at -1.
+template <int Dim>
+SYMBREAK_HD double xy_bonds(double c, double s, const double* nc, const double* ns)
+{
+    double bond = 0;
+    for (int k = 0; k < Dim; ++k) bond += c * nc[k] + s * ns[k];
+    return bond;
+}
+
+// Site s's terms added to t, one site at a time (the CUDA reduction; the CPU computes the same terms by lines).
 template <class Real>
 SYMBREAK_HD void xy_accumulate(const PeriodicGrid& g, const Real* theta, const Real* omega, std::int64_t s,
                                XYTotals& t)
 {
-    double next[3], c, sn, bond;
-    for (int a = g.first_axis(), k = 0; a < 3; ++a, ++k) next[k] = theta[g.shift(s, a, 1)];
-    if (g.dim == 3)
-        xy_site_terms<3>(theta[s], next, c, sn, bond);
-    else if (g.dim == 2)
-        xy_site_terms<2>(theta[s], next, c, sn, bond);
-    else
-        xy_site_terms<1>(theta[s], next, c, sn, bond);
+    double c, sn, nc[3], ns[3];
+    xy_cos_sin_double(theta[s], c, sn);
+    for (int a = g.first_axis(), k = 0; a < 3; ++a, ++k) xy_cos_sin_double(theta[g.shift(s, a, 1)], nc[k], ns[k]);
     t.cos_sum += c;
     t.sin_sum += sn;
-    t.bond_sum += bond;
+    t.bond_sum += g.dim == 3 ? xy_bonds<3>(c, sn, nc, ns) : g.dim == 2 ? xy_bonds<2>(c, sn, nc, ns)
+                                                                       : xy_bonds<1>(c, sn, nc, ns);
     t.omega2 += static_cast<double>(omega[s]) * omega[s];
 }
 

@@ -96,7 +96,7 @@ def test_bench_xy_smoke(tmp_path):
                      "--out", str(tmp_path / "xy.json"), "--md", str(tmp_path / "xy.md")])
     assert json.loads((tmp_path / "xy.json").read_text())["measurements"] == json.loads(json.dumps(data["measurements"]))
     whats = {r["what"] for r in data["measurements"]}
-    assert whats == {"xy_baoab", "xy_metropolis", "ising_replicas", "xy_replicas"}
+    assert whats == {"xy_baoab", "xy_measured", "xy_metropolis", "ising_replicas", "xy_replicas"}
     assert all(r["per_ns"] > 0 for r in data["measurements"])
     assert (tmp_path / "xy.md").read_text().startswith("| what |")
 

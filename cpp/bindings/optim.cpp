@@ -114,6 +114,7 @@ void bind_optim(py::module_& m)
                                         static_cast<const float*>(ptr(tables, "wd")),
                                         static_cast<const int*>(ptr(tables, "chunk_tensor")),
                                         static_cast<const std::int64_t*>(ptr(tables, "chunk_begin")),
+                                        static_cast<const int*>(ptr(tables, "chunk_first")),
                                         tables["n_tensors"].cast<int>(), tables["n_chunks"].cast<int>(),
                                         tables["chunk_size"].cast<std::int64_t>()};
             const cuda::EcdStepBuffers b{ptr(buffers, "partial"), ptr(buffers, "sums"), ptr(buffers, "coeffs"),

@@ -3,6 +3,8 @@
 // scalar kernel running the same ecd_scalars() as the CPU, and an update pass. Every scalar stays on the
 // device, nothing synchronises with the host, and all launches go to the caller's stream (graph-capturable).
 // Sharded, the per-tensor sums and the noise norm are all-reduced in device memory between the launches.
+#include <algorithm>
+
 #include "../core/check.cuh"
 #include "symbreak/core/launch.hpp"
 #include "symbreak/optim/ecd.hpp"
@@ -46,13 +48,26 @@ __global__ void reduce_kernel(Tables t, EcdSums* partial)
     if (threadIdx.x == 0) partial[c] = s;
 }
 
-// Per-tensor sums, each tensor's chunks in order (they are consecutive in the table): what cpu::ecd_reduce
-// hands to the scalar phase and, when sharded, to the all-reduce.
+constexpr int kWarp = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+__device__ EcdSums shfl_down(const EcdSums& s, int offset)
+{
+    return {__shfl_down_sync(kFullMask, s.pp, offset),    __shfl_down_sync(kFullMask, s.pG, offset),
+            __shfl_down_sync(kFullMask, s.GG, offset),    __shfl_down_sync(kFullMask, s.tt, offset),
+            __shfl_down_sync(kFullMask, s.gg, offset),    __shfl_down_sync(kFullMask, s.nonfinite, offset)};
+}
+
+// Per-tensor sums (what cpu::ecd_reduce hands to the scalar phase and, when sharded, to the all-reduce): one warp
+// per tensor, its lanes striding over the tensor's chunks, then a fixed shuffle tree (deterministic).
 __global__ void sums_kernel(Tables t, const EcdSums* partial, EcdSums* sums)
 {
-    if (threadIdx.x != 0 || blockIdx.x != 0) return;
-    for (int i = 0; i < t.n_tensors; ++i) sums[i] = EcdSums{};
-    for (int c = 0; c < t.n_chunks; ++c) sums[t.chunk_tensor[c]].add(partial[c]);
+    const int i = blockIdx.x * (kThreads / kWarp) + threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+    if (i >= t.n_tensors) return;  // whole warps
+    EcdSums s;
+    for (int c = t.chunk_first[i] + lane; c < t.chunk_first[i + 1]; c += kWarp) s.add(partial[c]);
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) s.add(shfl_down(s, offset));
+    if (lane == 0) sums[i] = s;
 }
 
 // The totals over tensors and the finiteness check of cpu::ecd_step; a non-finite step sets only the status.
@@ -155,13 +170,19 @@ __global__ void noise_kernel(Tables t, const double* g, const int* go, PhiloxKey
     if (threadIdx.x == 0) partial[c] = acc[0];
 }
 
-// ‖p‖² after the noise, the chunks' partials in order.
+// ‖p‖² after the noise: one block, each thread striding over the chunks' partials, then a fixed tree.
 __global__ void norm_kernel(Tables t, const double* partial, double* norm2)
 {
-    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    __shared__ double acc[kThreads];
     double sum = 0;
-    for (int c = 0; c < t.n_chunks; ++c) sum += partial[c];
-    *norm2 = sum;
+    for (int c = threadIdx.x; c < t.n_chunks; c += kThreads) sum += partial[c];
+    acc[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) acc[threadIdx.x] += acc[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) *norm2 = acc[0];
 }
 
 __global__ void rescale_kernel(Tables t, const double* norm2, const double* g, const int* go)
@@ -179,7 +200,7 @@ __global__ void finish_kernel(double* g, const int* go)
 }
 
 // The kernels in cpu::ecd_step's order. A rank may hold no elements at all (an empty shard): then only the
-// one-thread kernels run.
+// sums (zeros) and the scalar kernels run.
 void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, int kind, bool first, std::uint64_t seed,
                  cudaStream_t s, const DeviceAllReduce& allreduce)
 {
@@ -191,7 +212,9 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
     const auto* loss = static_cast<const double*>(b.loss);
     auto reduce = [&] {
         if (grid > 0) reduce_kernel<<<grid, kThreads, 0, s>>>(t, partial);
-        sums_kernel<<<1, 1, 0, s>>>(t, partial, sums);
+        const int warps = kThreads / kWarp;  // tensors per block
+        sums_kernel<<<static_cast<unsigned>(std::max(1, (t.n_tensors + warps - 1) / warps)), kThreads, 0, s>>>(
+            t, partial, sums);
         SYMBREAK_CUDA_CHECK_LAUNCH();
         if (allreduce) allreduce(reinterpret_cast<double*>(sums), t.n_tensors * sizeof(EcdSums) / sizeof(double));
     };
@@ -210,7 +233,7 @@ void launch_step(const Tables& t, const EcdStepBuffers& b, const EcdHyper& hp, i
         auto* norm2 = static_cast<double*>(b.norm2);
         const RngId id = kind == 0 ? RngId::ecd_noise : RngId::ecdsep_noise;
         if (grid > 0) noise_kernel<<<grid, kThreads, 0, s>>>(t, g, go, philox_key(seed), id, noise_partial);
-        norm_kernel<<<1, 1, 0, s>>>(t, noise_partial, norm2);
+        norm_kernel<<<1, kThreads, 0, s>>>(t, noise_partial, norm2);
         SYMBREAK_CUDA_CHECK_LAUNCH();
         if (allreduce) allreduce(norm2, 1);
         if (grid > 0) rescale_kernel<<<grid, kThreads, 0, s>>>(t, norm2, g, go);

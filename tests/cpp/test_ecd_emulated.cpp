@@ -126,18 +126,19 @@ struct Gpu {
     std::vector<void*> params;
     std::vector<const void*> grads;
     std::vector<float*> momenta;
-    std::vector<int> param_dtype, grad_dtype, chunk_tensor;
+    std::vector<int> param_dtype, grad_dtype, chunk_tensor, chunk_first{0};
     std::vector<std::int64_t> chunk_begin;
     std::vector<int> flag{0};
     DeviceBytes partial, sums, coeffs, noise_partial, norm2;
     double loss = 0;
     bool initialized = false;
     cuda::DeviceAllReduce allreduce;  // set on the ranks of a sharded run
+    std::int64_t chunk;
 
-    explicit Gpu(const Model& model)
-        : m(model), partial(chunks(model) * sizeof(EcdSums)), sums(model.numel.size() * sizeof(EcdSums)),
-          coeffs(model.numel.size() * sizeof(EcdCoeffs)), noise_partial(chunks(model) * sizeof(double)),
-          norm2(sizeof(double))
+    explicit Gpu(const Model& model, std::int64_t chunk_size = kChunk)
+        : m(model), partial(chunks(model, chunk_size) * sizeof(EcdSums)), sums(model.numel.size() * sizeof(EcdSums)),
+          coeffs(model.numel.size() * sizeof(EcdCoeffs)), noise_partial(chunks(model, chunk_size) * sizeof(double)),
+          norm2(sizeof(double)), chunk(chunk_size)
     {
         for (int i = 0; i < m.count(); ++i) {
             params.push_back(m.params[i].data());
@@ -145,16 +146,17 @@ struct Gpu {
             momenta.push_back(m.momenta[i].data());
             param_dtype.push_back(static_cast<int>(m.dtype[i]));
             grad_dtype.push_back(static_cast<int>(m.grad_dtype[i]));
-            for (std::int64_t b = 0; b < m.numel[i]; b += kChunk) {
+            for (std::int64_t b = 0; b < m.numel[i]; b += chunk) {
                 chunk_tensor.push_back(i);
                 chunk_begin.push_back(b);
             }
+            chunk_first.push_back(static_cast<int>(chunk_tensor.size()));
         }
     }
-    static std::size_t chunks(const Model& model)
+    static std::size_t chunks(const Model& model, std::int64_t chunk_size)
     {
         std::size_t c = 0;
-        for (auto n : model.numel) c += static_cast<std::size_t>((n + kChunk - 1) / kChunk);
+        for (auto n : model.numel) c += static_cast<std::size_t>((n + chunk_size - 1) / chunk_size);
         return c;
     }
 
@@ -169,8 +171,8 @@ struct Gpu {
         loss = loss_value;
         const cuda::EcdStepTables t{params.data(), param_dtype.data(), grads.data(), grad_dtype.data(),
                                     momenta.data(), m.numel.data(), m.offset.data(), m.lr.data(), m.eta.data(),
-                                    m.wd.data(), chunk_tensor.data(), chunk_begin.data(), m.count(),
-                                    static_cast<int>(chunk_tensor.size()), kChunk};
+                                    m.wd.data(), chunk_tensor.data(), chunk_begin.data(), chunk_first.data(), m.count(),
+                                    static_cast<int>(chunk_tensor.size()), chunk};
         const cuda::EcdStepBuffers b{partial.p, sums.p, coeffs.p, noise_partial.p, norm2.p, flag.data(), g.data(), &loss};
         cuda::ecd_step(t, b, hp, static_cast<int>(kind), !initialized, seed, 0, 0, allreduce);
     }
@@ -233,6 +235,27 @@ INSTANTIATE_TEST_SUITE_P(EcdEmulated, Steps,
                                     (std::get<1>(info.param) ? "Noise" : "NoNoise") +
                                     (std::get<2>(info.param) ? "Decay" : "NoDecay");
                          });
+
+// Chunks of 256 elements instead of _fused's 2^16: tensor 3 spans 274 chunks, more than a warp's 32 lanes take in
+// one stride, so the per-tensor sums run their striding loop and full shuffle tree, and the noise norm its tree
+// over many partials; the step still equals the CPU's.
+TEST(EcdEmulated, ManyChunksPerTensorEqualCpuStep)
+{
+    for (auto kind : {cpu::EcdKind::ecd, cpu::EcdKind::ecdsep}) {
+        SCOPED_TRACE(static_cast<int>(kind));
+        const EcdHyper hp = hyper(kind, true, true);
+        Cpu cpu{Model(true)};
+        Gpu gpu(cpu.m, 256);
+        for (int step = 0; step < 4; ++step) {
+            cpu.m.set_grads(step, 1.0f);
+            gpu.m.set_grads(step, 1.0f);
+            cpu.step(kind, hp, 1.5 - 0.05 * step, 7);
+            gpu.step(kind, hp, 1.5 - 0.05 * step, 7);
+            expect_same(cpu, gpu, "step " + std::to_string(step));
+            ASSERT_EQ(gpu.g[kSlotStatus], kApplied);
+        }
+    }
+}
 
 // A non-finite gradient or loss skips the step on both sides, leaving everything but the status slot bit-identical,
 // before and after the first step; the next finite step goes on as on the CPU.

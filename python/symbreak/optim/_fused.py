@@ -72,6 +72,9 @@ class _CudaTables:
         numel = [p.numel() for p in params]
         chunk_tensor = [i for i, n in enumerate(numel) for _ in range(0, n, _CHUNK)]
         chunk_begin = [b for n in numel for b in range(0, n, _CHUNK)]
+        chunk_first = [0]
+        for n in numel:
+            chunk_first.append(chunk_first[-1] + -(-n // _CHUNK))
         self.tensors = {
             "params": torch.tensor([p.data_ptr() for p in params], **i64),
             "param_dtype": torch.tensor([_DTYPE_CODE[p.dtype] for p in params], dtype=torch.int32, device=dev),
@@ -81,6 +84,7 @@ class _CudaTables:
             "numel": torch.tensor(numel, **i64), "offset": torch.tensor(offsets, **i64),
             "chunk_tensor": torch.tensor(chunk_tensor, dtype=torch.int32, device=dev),
             "chunk_begin": torch.tensor(chunk_begin, **i64),
+            "chunk_first": torch.tensor(chunk_first, dtype=torch.int32, device=dev),
             "lr": torch.zeros(len(params), dtype=torch.float32, device=dev),
             "eta": torch.zeros(len(params), dtype=torch.float32, device=dev),
             "wd": torch.zeros(len(params), dtype=torch.float32, device=dev),

@@ -63,7 +63,8 @@ void xy_totals(const PeriodicGrid& g, int replicas, const XYDeviceArrays<double>
 
 // Fused ECD-family step. Every pointer is device memory that stays valid across steps (the caller caches the
 // tables): params/grads/momenta are arrays of n_tensors device pointers; chunks cover every tensor in pieces
-// of chunk_size elements (chunk_tensor[c], chunk_begin[c]). Slot kSlotD must hold d before the first step.
+// of chunk_size elements (chunk_tensor[c], chunk_begin[c]), tensor i's being chunks chunk_first[i] ..
+// chunk_first[i + 1] - 1 (n_tensors + 1 entries). Slot kSlotD must hold d before the first step.
 struct EcdStepTables {
     void* const* params;
     const int* param_dtype;  // DType codes
@@ -77,6 +78,7 @@ struct EcdStepTables {
     const float* wd;
     const int* chunk_tensor;
     const std::int64_t* chunk_begin;
+    const int* chunk_first;
     int n_tensors;
     int n_chunks;
     std::int64_t chunk_size;

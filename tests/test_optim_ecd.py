@@ -482,6 +482,48 @@ def test_fused_cuda_step_replays_in_a_cuda_graph(name):
         assert torch.allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_fused_cuda_tables_describe_every_chunk():
+    """The device tables of the fused CUDA step, built here from CPU tensors (their layout does not depend on the
+    device): the chunks tile every tensor in order, tensor i owning chunks chunk_first[i] .. chunk_first[i+1] - 1
+    (none for an empty tensor), and lr / eta / weight decay are rows of one buffer."""
+    from symbreak.optim import _fused
+
+    sizes = [3, 0, _fused._CHUNK, 2 * _fused._CHUNK + 5, 1]
+    params = [torch.zeros(n) for n in sizes]
+    t = _fused._CudaTables(params, [torch.zeros(n) for n in sizes], [torch.zeros(n) for n in sizes],
+                           [0, 3, 3, 3 + _fused._CHUNK, 3 + 3 * _fused._CHUNK + 5])
+    first = t.tensors["chunk_first"].tolist()
+    owner, begin = t.tensors["chunk_tensor"].tolist(), t.tensors["chunk_begin"].tolist()
+    assert first == [0, 1, 1, 2, 5, 6] and t.sizes["n_chunks"] == len(owner) == 6
+    for i, n in enumerate(sizes):
+        assert owner[first[i]:first[i + 1]] == [i] * (first[i + 1] - first[i])
+        assert begin[first[i]:first[i + 1]] == list(range(0, n, _fused._CHUNK))
+    rows = [t.tensors[k].data_ptr() for k in ("lr", "eta", "wd")]
+    assert rows == [t.hyper.data_ptr() + 4 * len(sizes) * k for k in range(3)]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["ECD", "ECDSep"])
+def test_fused_cuda_step_never_synchronises_with_an_lr_schedule(name):
+    """After the first steps, a fused step whose lr changes every step (a scheduler) makes no host sync."""
+    _cuda_or_skip()
+    params = make_params(device="cuda")
+    opt = CLASSES[name](params, impl="fused", **LIVELY[name])
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 / (1.0 + 0.1 * k))
+    run(opt, params, 3)
+    for _ in range(3):
+        schedule.step()
+        opt.zero_grad()
+        loss = objective(params)
+        loss.backward()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            opt.step(loss=loss)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    assert not opt.last_step_skipped
+
+
 @pytest.mark.gpu
 def test_fused_cuda_bf16_autocast_training_loop():
     _cuda_or_skip()

@@ -85,10 +85,10 @@ class _CudaTables:
             "chunk_tensor": torch.tensor(chunk_tensor, dtype=torch.int32, device=dev),
             "chunk_begin": torch.tensor(chunk_begin, **i64),
             "chunk_first": torch.tensor(chunk_first, dtype=torch.int32, device=dev),
-            "lr": torch.zeros(len(params), dtype=torch.float32, device=dev),
-            "eta": torch.zeros(len(params), dtype=torch.float32, device=dev),
-            "wd": torch.zeros(len(params), dtype=torch.float32, device=dev),
         }
+        # lr, eta and weight decay per tensor, one buffer so a change (an LR scheduler: every step) is one copy
+        self.hyper = torch.zeros(3 * len(params), dtype=torch.float32, device=dev)
+        self.tensors |= dict(zip(("lr", "eta", "wd"), self.hyper.view(3, len(params)).unbind(0)))
         n, c = len(params), len(chunk_tensor)
         u8 = dict(dtype=torch.uint8, device=dev)
         self.buffers = {"partial": torch.empty(c * _core.optim.SUMS_BYTES, **u8),
@@ -119,9 +119,10 @@ def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: li
     key = _CudaTables.key_of(params, grads, momenta)
     if cached is None or cached.key != key:
         cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, momenta, offsets)
-    if cached.per != per:  # copy hyper-parameters only when they change, so a steady step is graph-capturable
-        for k, values in zip(("lr", "eta", "wd"), per):
-            cached.tensors[k].copy_(torch.tensor(values, dtype=torch.float32))
+    if cached.per != per:  # only when they change, so a steady step is graph-capturable; from pinned memory,
+        # asynchronously, so a scheduler's new lr does not synchronise (torch keeps the pinned block until copied)
+        host = torch.tensor([v for values in per for v in values], dtype=torch.float32).pin_memory()
+        cached.hyper.copy_(host, non_blocking=True)
         cached.per = per
     if not cached.initialized:
         # Until a first step has initialised the momenta the host checks once per step (one sync, at most a

@@ -9,6 +9,7 @@ sums are all-reduced in device memory (on that stream) between the launches.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
@@ -65,9 +66,11 @@ def step(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Ten
 class _CudaTables:
     """Device copies of the pointer and chunk tables, rebuilt only when a tensor's storage changes."""
 
-    def __init__(self, params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int]):
+    def __init__(self, params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
+                 globals_: Tensor):
         dev = params[0].device
         self.key = self.key_of(params, grads, momenta)
+        self.owner = weakref.ref(globals_)  # the optimizer's slot tensor
         i64 = dict(dtype=torch.int64, device=dev)
         numel = [p.numel() for p in params]
         chunk_tensor = [i for i, n in enumerate(numel) for _ in range(0, n, _CHUNK)]
@@ -107,7 +110,20 @@ class _CudaTables:
                      for p, g, m in zip(params, grads, momenta))
 
 
+# One entry per optimizer, keyed by id of its slot tensor; an entry holds a weak reference to that tensor and is
+# dropped when it is collected, so a later optimizer that happens to get the same id (and, in a sweep of equal
+# models, the same storage) never inherits another's tables or its "initialised" flag.
 _cuda_cache: dict[int, _CudaTables] = {}
+
+
+def _tables_for(params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
+                globals_: Tensor) -> _CudaTables:
+    cached = _cuda_cache.get(id(globals_))
+    if cached is not None and cached.owner() is globals_ and cached.key == _CudaTables.key_of(params, grads, momenta):
+        return cached
+    cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, momenta, offsets, globals_)
+    weakref.finalize(globals_, _cuda_cache.pop, id(globals_), None)
+    return cached
 
 
 def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
@@ -115,10 +131,7 @@ def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: li
                globals_: Tensor, d_count: int, allreduce: AllReduce | None) -> None:
     if not all(t.is_contiguous() for t in (*params, *grads)):
         raise ValueError("the fused CUDA step needs contiguous parameters and gradients; use impl='foreach'")
-    cached = _cuda_cache.get(id(globals_))
-    key = _CudaTables.key_of(params, grads, momenta)
-    if cached is None or cached.key != key:
-        cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, momenta, offsets)
+    cached = _tables_for(params, grads, momenta, offsets, globals_)
     if cached.per != per:  # only when they change, so a steady step is graph-capturable; from pinned memory,
         # asynchronously, so a scheduler's new lr does not synchronise (torch keeps the pinned block until copied)
         host = torch.tensor([v for values in per for v in values], dtype=torch.float32).pin_memory()

@@ -486,13 +486,13 @@ def test_fused_cuda_step_replays_in_a_cuda_graph(name):
 def test_fused_cuda_tables_describe_every_chunk():
     """The device tables of the fused CUDA step, built here from CPU tensors (their layout does not depend on the
     device): the chunks tile every tensor in order, tensor i owning chunks chunk_first[i] .. chunk_first[i+1] - 1
-    (none for an empty tensor), and lr / eta / weight decay are rows of one buffer."""
+    (none for an empty tensor); lr / eta / weight decay, and the addresses, are rows of one buffer each."""
     from symbreak.optim import _fused
 
     sizes = [3, 0, _fused._CHUNK, 2 * _fused._CHUNK + 5, 1]
     params = [torch.zeros(n) for n in sizes]
-    t = _fused._CudaTables(params, [torch.zeros(n) for n in sizes], [torch.zeros(n) for n in sizes],
-                           [0, 3, 3, 3 + _fused._CHUNK, 3 + 3 * _fused._CHUNK + 5], torch.zeros(4))
+    t = _fused._CudaTables(params, [torch.zeros(n) for n in sizes], [0, 3, 3, 3 + _fused._CHUNK,
+                           3 + 3 * _fused._CHUNK + 5], torch.zeros(4))
     first = t.tensors["chunk_first"].tolist()
     owner, begin = t.tensors["chunk_tensor"].tolist(), t.tensors["chunk_begin"].tolist()
     assert first == [0, 1, 1, 2, 5, 6] and t.sizes["n_chunks"] == len(owner) == 6
@@ -501,26 +501,29 @@ def test_fused_cuda_tables_describe_every_chunk():
         assert begin[first[i]:first[i + 1]] == list(range(0, n, _fused._CHUNK))
     rows = [t.tensors[k].data_ptr() for k in ("lr", "eta", "wd")]
     assert rows == [t.hyper.data_ptr() + 4 * len(sizes) * k for k in range(3)]
+    rows = [t.tensors[k].data_ptr() for k in ("params", "grads", "momenta")]
+    assert rows == [t.pointers.data_ptr() + 8 * len(sizes) * k for k in range(3)]
 
 
 def test_fused_cuda_tables_belong_to_one_optimizer():
-    """The CUDA tables are cached per optimizer (its slot tensor), reused while the storage is unchanged, rebuilt
-    when it changes, and dropped with the optimizer, so a new optimizer over the same storage (a sweep) starts
-    from fresh tables, never from another's "initialised" flag. Built from CPU tensors: no GPU needed."""
+    """The CUDA tables' layout is cached per optimizer (its slot tensor), kept when only addresses change (new
+    gradient tensors every step), rebuilt when sizes change, and dropped with the optimizer, so a new optimizer
+    (a sweep over equal models) starts from fresh tables, never from another's "initialised" flag. Built from
+    CPU tensors: no GPU needed."""
     from symbreak.optim import _fused
 
-    tensors = [[torch.zeros(n) for n in (4, 5)] for _ in range(3)]
+    params, grads = [torch.zeros(n) for n in (4, 5)], [torch.zeros(n) for n in (4, 5)]
     slots = torch.zeros(4, dtype=torch.float64)
-    first = _fused._tables_for(*tensors, [0, 4], slots)
+    first = _fused._tables_for(params, grads, [0, 4], slots)
     first.initialized = True
-    assert _fused._tables_for(*tensors, [0, 4], slots) is first
-    moved = [[torch.zeros(n) for n in (4, 5)], *tensors[1:]]
-    assert _fused._tables_for(*moved, [0, 4], slots) is not first
+    assert _fused._tables_for(params, [torch.zeros(n) for n in (4, 5)], [0, 4], slots) is first
+    assert _fused._tables_for(params, grads, [0, 5], slots) is not first
+    assert _fused._tables_for([torch.zeros(4), torch.zeros(6)], grads, [0, 4], slots) is not first
     key = id(slots)
     del slots
     gc.collect()
     assert key not in _fused._cuda_cache
-    fresh = _fused._tables_for(*tensors, [0, 4], torch.zeros(4, dtype=torch.float64))
+    fresh = _fused._tables_for(params, grads, [0, 4], torch.zeros(4, dtype=torch.float64))
     assert not fresh.initialized
 
 

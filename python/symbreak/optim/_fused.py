@@ -2,8 +2,8 @@
 
 CPU: the tensors go to ``_core.optim.ecd_step_cpu`` as data pointers; reduction, scalar phase, update and noise
 run in C++ with OpenMP, and a sharded run's sums are all-reduced through a callback between the passes.
-CUDA: the pointer and chunk tables live in device memory (cached while the parameter storage is unchanged), the
-step is a fixed sequence of kernels on torch's current stream with every scalar on the device; a sharded run's
+CUDA: the pointer and chunk tables live in device memory (the layout cached per optimizer, addresses and
+hyper-parameters re-sent asynchronously when they change), the step is a fixed sequence of kernels on torch's current stream with every scalar on the device; a sharded run's
 sums are all-reduced in device memory (on that stream) between the launches.
 """
 
@@ -63,13 +63,20 @@ def step(name: str, params: list[Tensor], grads: list[Tensor], momenta: list[Ten
             p.copy_(w)
 
 
-class _CudaTables:
-    """Device copies of the pointer and chunk tables, rebuilt only when a tensor's storage changes."""
+def _upload(dst: Tensor, values: list) -> None:
+    """values into the device tensor dst without a host synchronisation: an asynchronous copy from pinned memory
+    on the current stream (torch's pinned-memory allocator keeps the block until the copy has run)."""
+    dst.copy_(torch.tensor(values, dtype=dst.dtype).pin_memory(), non_blocking=True)
 
-    def __init__(self, params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
-                 globals_: Tensor):
+
+class _CudaTables:
+    """Device tables of one optimizer's step: the chunk layout (rebuilt only when the tensors' sizes, dtypes or
+    offsets change) and, updated by _upload when they change, the tensors' addresses (gradients may be new tensors
+    every step: zero_grad sets them to None) and lr / eta / weight decay (a scheduler: every step)."""
+
+    def __init__(self, params: list[Tensor], grads: list[Tensor], offsets: list[int], globals_: Tensor):
         dev = params[0].device
-        self.key = self.key_of(params, grads, momenta)
+        self.key = self.key_of(params, grads, offsets)
         self.owner = weakref.ref(globals_)  # the optimizer's slot tensor
         i64 = dict(dtype=torch.int64, device=dev)
         numel = [p.numel() for p in params]
@@ -78,21 +85,19 @@ class _CudaTables:
         chunk_first = [0]
         for n in numel:
             chunk_first.append(chunk_first[-1] + -(-n // _CHUNK))
+        n, c = len(params), len(chunk_tensor)
+        self.pointers = torch.zeros(3 * n, **i64)  # parameters, gradients, momenta
+        self.hyper = torch.zeros(3 * n, dtype=torch.float32, device=dev)  # lr, eta, weight decay
         self.tensors = {
-            "params": torch.tensor([p.data_ptr() for p in params], **i64),
             "param_dtype": torch.tensor([_DTYPE_CODE[p.dtype] for p in params], dtype=torch.int32, device=dev),
-            "grads": torch.tensor([g.data_ptr() for g in grads], **i64),
             "grad_dtype": torch.tensor([_DTYPE_CODE[g.dtype] for g in grads], dtype=torch.int32, device=dev),
-            "momenta": torch.tensor([m.data_ptr() for m in momenta], **i64),
             "numel": torch.tensor(numel, **i64), "offset": torch.tensor(offsets, **i64),
             "chunk_tensor": torch.tensor(chunk_tensor, dtype=torch.int32, device=dev),
             "chunk_begin": torch.tensor(chunk_begin, **i64),
             "chunk_first": torch.tensor(chunk_first, dtype=torch.int32, device=dev),
+            **dict(zip(("params", "grads", "momenta"), self.pointers.view(3, n).unbind(0))),
+            **dict(zip(("lr", "eta", "wd"), self.hyper.view(3, n).unbind(0))),
         }
-        # lr, eta and weight decay per tensor, one buffer so a change (an LR scheduler: every step) is one copy
-        self.hyper = torch.zeros(3 * len(params), dtype=torch.float32, device=dev)
-        self.tensors |= dict(zip(("lr", "eta", "wd"), self.hyper.view(3, len(params)).unbind(0)))
-        n, c = len(params), len(chunk_tensor)
         u8 = dict(dtype=torch.uint8, device=dev)
         self.buffers = {"partial": torch.empty(c * _core.optim.SUMS_BYTES, **u8),
                         "sums": torch.empty(n * _core.optim.SUMS_BYTES, **u8),
@@ -102,12 +107,17 @@ class _CudaTables:
                         "flag": torch.zeros(1, dtype=torch.int32, device=dev)}
         self.sizes = {"n_tensors": n, "n_chunks": c, "chunk_size": _CHUNK}
         self.initialized = False
-        self.per: tuple | None = None  # the lr, eta, weight decay lists last copied to the device
+        self.uploaded: dict[str, list] = {}  # what _upload last sent, per table
 
     @staticmethod
-    def key_of(params: list[Tensor], grads: list[Tensor], momenta: list[Tensor]) -> tuple:
-        return tuple((p.data_ptr(), g.data_ptr(), m.data_ptr(), p.numel(), p.dtype, g.dtype)
-                     for p, g, m in zip(params, grads, momenta))
+    def key_of(params: list[Tensor], grads: list[Tensor], offsets: list[int]) -> tuple:
+        return tuple((p.numel(), p.dtype, g.dtype, o) for p, g, o in zip(params, grads, offsets))
+
+    def update(self, table: str, values: list) -> None:
+        """Upload `pointers` or `hyper` when its values changed (so a steady step copies nothing: capturable)."""
+        if self.uploaded.get(table) != values:
+            _upload(getattr(self, table), values)
+            self.uploaded[table] = values
 
 
 # One entry per optimizer, keyed by id of its slot tensor; an entry holds a weak reference to that tensor and is
@@ -116,12 +126,11 @@ class _CudaTables:
 _cuda_cache: dict[int, _CudaTables] = {}
 
 
-def _tables_for(params: list[Tensor], grads: list[Tensor], momenta: list[Tensor], offsets: list[int],
-                globals_: Tensor) -> _CudaTables:
+def _tables_for(params: list[Tensor], grads: list[Tensor], offsets: list[int], globals_: Tensor) -> _CudaTables:
     cached = _cuda_cache.get(id(globals_))
-    if cached is not None and cached.owner() is globals_ and cached.key == _CudaTables.key_of(params, grads, momenta):
+    if cached is not None and cached.owner() is globals_ and cached.key == _CudaTables.key_of(params, grads, offsets):
         return cached
-    cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, momenta, offsets, globals_)
+    cached = _cuda_cache[id(globals_)] = _CudaTables(params, grads, offsets, globals_)
     weakref.finalize(globals_, _cuda_cache.pop, id(globals_), None)
     return cached
 
@@ -131,12 +140,9 @@ def _step_cuda(name: str, params: list[Tensor], grads: list[Tensor], momenta: li
                globals_: Tensor, d_count: int, allreduce: AllReduce | None) -> None:
     if not all(t.is_contiguous() for t in (*params, *grads)):
         raise ValueError("the fused CUDA step needs contiguous parameters and gradients; use impl='foreach'")
-    cached = _tables_for(params, grads, momenta, offsets, globals_)
-    if cached.per != per:  # only when they change, so a steady step is graph-capturable; from pinned memory,
-        # asynchronously, so a scheduler's new lr does not synchronise (torch keeps the pinned block until copied)
-        host = torch.tensor([v for values in per for v in values], dtype=torch.float32).pin_memory()
-        cached.hyper.copy_(host, non_blocking=True)
-        cached.per = per
+    cached = _tables_for(params, grads, offsets, globals_)
+    cached.update("pointers", [t.data_ptr() for tensors in (params, grads, momenta) for t in tensors])
+    cached.update("hyper", [v for values in per for v in values])
     if not cached.initialized:
         # Until a first step has initialised the momenta the host checks once per step (one sync, at most a
         # few times in a run); afterwards the step never synchronises.

@@ -132,12 +132,14 @@ def test_run_measures_on_schedule():
     assert r.sites == 256 and len(ising.run(2.0, sweeps=3, measure_every=5)) == 0
 
 
-def test_observables_match_spins():
-    ising = Ising((8, 12), 2.0, h=0.25, seed=4).sweep(5)
+@pytest.mark.parametrize("shape", [(8, 12), (130, 130), (4, 6, 8), (10, 12, 66)])
+def test_observables_match_spins(shape):
+    """Rows shorter and longer than a vector, several row batches (threads), 2D and 3D."""
+    ising = Ising(shape, 2.0 if len(shape) == 2 else 4.0, h=0.25, seed=4).sweep(5)
     s = ising.spins.astype(int)
-    bonds = (s * np.roll(s, 1, 0)).sum() + (s * np.roll(s, 1, 1)).sum()
-    assert ising.magnetization == pytest.approx(s.mean())
-    assert ising.energy == pytest.approx((-bonds - 0.25 * s.sum()) / s.size)
+    bonds = sum((s * np.roll(s, 1, a)).sum() for a in range(s.ndim))
+    assert ising.magnetization == pytest.approx(s.mean(), abs=1e-15)
+    assert ising.energy == pytest.approx((-bonds - 0.25 * s.sum()) / s.size, abs=1e-15)
 
 
 # -- state access ---------------------------------------------------------------------------------------------

@@ -74,6 +74,23 @@ BENCHMARK(BM_IsingSweep)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// The observables (Σ s, Σ bonds) of a lattice, one thread: sites per ns (what run(measure_every=1) adds per sweep).
+static void BM_IsingTotals(benchmark::State& state)
+{
+    const auto g = geometry(static_cast<int>(state.range(0)), state.range(1));
+    omp_set_num_threads(1);
+    std::vector<std::int8_t> spins(g.sites());
+    cpu::ising_random_init(g, spins.data(), 7);
+    std::int64_t out[2];
+    for (auto _ : state) {
+        cpu::ising_totals(g, spins.data(), out);
+        benchmark::DoNotOptimize(out);
+    }
+    state.counters["sites/ns"] =
+        benchmark::Counter(static_cast<double>(g.sites()) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_IsingTotals)->ArgNames({"dim", "L"})->Args({2, 1024})->Args({3, 128})->Unit(benchmark::kMillisecond);
+
 // Wolff near T_c on one core: spins flipped per ns (one cluster per iteration).
 static void BM_IsingWolff(benchmark::State& state)
 {

@@ -12,14 +12,23 @@ namespace symbreak::cpu {
 
 namespace {
 
-using RowKernel = void (*)(const IsingRowBatch&);
+// The per-ISA row kernels (ising_rows.cpp) for the widest instruction set this CPU runs; all variants compute
+// identical spins and sums.
+struct RowKernels {
+    void (*update)(const IsingRowBatch&);
+    void (*totals)(const IsingTotalsBatch&);
+};
 
-// The widest instruction set this CPU runs; all variants compute identical spins.
-RowKernel row_kernel()
+const RowKernels& row_kernels()
 {
-    return for_widest_isa<RowKernel>(x86_64_v4::ising_update_rows, x86_64_v3::ising_update_rows,
-                                     x86_64_v1::ising_update_rows);
+    static const RowKernels k = for_widest_isa(RowKernels{x86_64_v4::ising_update_rows, x86_64_v4::ising_totals_rows},
+                                               RowKernels{x86_64_v3::ising_update_rows, x86_64_v3::ising_totals_rows},
+                                               RowKernels{x86_64_v1::ising_update_rows, x86_64_v1::ising_totals_rows});
+    return k;
 }
+
+// Rows go in batches of >= 4096 sites (over all replicas: small lattices share a batch).
+std::int64_t batch_rows(const CheckerboardGeometry& g) { return std::max<std::int64_t>(1, 4096 / g.W); }
 
 }  // namespace
 
@@ -55,27 +64,25 @@ IsingRankTable ising_rank_table(const IsingFlipTable& t, int z)
 void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const IsingFlipTable* tables, std::int64_t n,
                   IsingAlgorithm algorithm, std::uint64_t seed, std::uint64_t step, std::int64_t replicas)
 {
-    static const RowKernel kernel = row_kernel();
+    const auto kernel = row_kernels().update;
     const std::int64_t W = g.W;
-    // Rows go in batches of >= 4096 sites so the Philox groups (128 half-words) wasted at batch edges stay few;
-    // batches are handed out dynamically, so a thread that loses its core to another process does not stall
-    // the sweep (the result does not depend on which thread takes which batch).
-    const std::int64_t batch_rows = std::max<std::int64_t>(1, 4096 / W);
-    const std::int64_t rows = replicas * g.rows;  // over all replicas: small lattices share a batch
-    const std::int64_t batches = (rows + batch_rows - 1) / batch_rows;
+    // Batches (batch_rows) of >= 4096 sites keep the Philox groups (128 half-words) wasted at batch edges few;
+    // they are handed out dynamically, so a thread that loses its core to another process does not stall the
+    // sweep (the result does not depend on which thread takes which batch).
+    const std::int64_t per = batch_rows(g), rows = replicas * g.rows, batches = (rows + per - 1) / per;
     std::vector<IsingRankTable> ranks(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) ranks[i] = ising_rank_table(tables[i], g.coordination());
     const PhiloxKey key = philox_key(seed);
 #pragma omp parallel if (replicas * g.sites() >= 8192)
     {
-        std::vector<std::uint16_t> words(static_cast<std::size_t>(128 * (batch_rows * W / 128 + 2)));
-        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(batch_rows * W));
+        std::vector<std::uint16_t> words(static_cast<std::size_t>(128 * (per * W / 128 + 2)));
+        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(per * W));
         for (std::int64_t sweep = 0; sweep < n; ++sweep) {
             for (int colour = 0; colour < 2; ++colour) {
                 const IsingTieStream tie{key, colour, algorithm, step + static_cast<std::uint64_t>(sweep)};
 #pragma omp for schedule(dynamic)
                 for (std::int64_t i = 0; i < batches; ++i) {
-                    const std::int64_t r0 = i * batch_rows, r1 = std::min(rows, r0 + batch_rows);
+                    const std::int64_t r0 = i * per, r1 = std::min(rows, r0 + per);
                     kernel({&g, spins, colour, r0, r1, &tables[sweep], &ranks[sweep], tie, words.data(),
                             n_sum.data()});
                 }
@@ -86,22 +93,21 @@ void ising_sweeps(const CheckerboardGeometry& g, std::int8_t* spins, const Ising
 
 void ising_totals(const CheckerboardGeometry& g, const std::int8_t* spins, std::int64_t* out, std::int64_t replicas)
 {
-    const std::int64_t P = g.sites_per_colour();
+    const auto kernel = row_kernels().totals;
+    const std::int64_t per = batch_rows(g), rows = replicas * g.rows, batches = (rows + per - 1) / per;
     std::fill(out, out + 2 * replicas, std::int64_t{0});
-#pragma omp parallel for schedule(static) if (replicas * g.sites() >= 8192)
-    for (std::int64_t gr = 0; gr < replicas * g.rows; ++gr) {
-        const std::int64_t replica = gr / g.rows, r = gr - replica * g.rows;
-        const std::int8_t* s = spins + 2 * replica * P;
-        std::int64_t m = 0, b = 0;
-        for (std::int64_t j = 0; j < g.W; ++j) {
-            const std::int64_t k = r * g.W + j;
-            m += s[k] + s[P + k];
-            b += s[k] * ising_neighbour_sum(g, s + P, 0, r, j);  // every bond joins colour 0 to colour 1
+#pragma omp parallel if (replicas * g.sites() >= 8192)
+    {
+        std::vector<std::int8_t> n_sum(static_cast<std::size_t>(g.W));
+        std::vector<std::int64_t> m(static_cast<std::size_t>(replicas), 0), b(m);
+#pragma omp for schedule(static)
+        for (std::int64_t i = 0; i < batches; ++i)
+            kernel({&g, spins, i * per, std::min(rows, (i + 1) * per), n_sum.data(), m.data(), b.data()});
+#pragma omp critical
+        for (std::int64_t r = 0; r < replicas; ++r) {  // integer sums: exact in any order
+            out[2 * r] += m[r];
+            out[2 * r + 1] += b[r];
         }
-#pragma omp atomic
-        out[2 * replica] += m;  // integer sums: exact in any order
-#pragma omp atomic
-        out[2 * replica + 1] += b;
     }
 }
 

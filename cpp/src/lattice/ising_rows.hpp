@@ -1,4 +1,4 @@
-// The vectorised inner loop of the CPU checkerboard sweep, compiled once per instruction set
+// The vectorised inner loops of the CPU checkerboard sweep and observables, compiled once per instruction set
 // (ising_rows.cpp built three times, see CMakeLists.txt) and chosen at load time: wheels run on any
 // x86-64 and use AVX-512 or AVX2 where present. Every variant computes the same bits as ising_update().
 #pragma once
@@ -40,8 +40,23 @@ struct IsingRowBatch {
     std::int8_t* n_sum;
 };
 
-namespace x86_64_v4 { void ising_update_rows(const IsingRowBatch& b); }
-namespace x86_64_v3 { void ising_update_rows(const IsingRowBatch& b); }
-namespace x86_64_v1 { void ising_update_rows(const IsingRowBatch& b); }
+// Σ s and Σ_bonds s_i s_j of global rows [r0, r1) (rows of both colours; each bond counted once, from its
+// colour-0 site), added to m[replica] and b[replica]: exact integers. Scratch: n_sum >= W.
+struct IsingTotalsBatch {
+    const CheckerboardGeometry* g;
+    const std::int8_t* spins;
+    std::int64_t r0, r1;
+    std::int8_t* n_sum;
+    std::int64_t* m;
+    std::int64_t* b;
+};
+
+#define SYMBREAK_ISING_ROWS_API                        \
+    void ising_update_rows(const IsingRowBatch& b);     \
+    void ising_totals_rows(const IsingTotalsBatch& t);
+namespace x86_64_v4 { SYMBREAK_ISING_ROWS_API }
+namespace x86_64_v3 { SYMBREAK_ISING_ROWS_API }
+namespace x86_64_v1 { SYMBREAK_ISING_ROWS_API }
+#undef SYMBREAK_ISING_ROWS_API
 
 }  // namespace symbreak::cpu

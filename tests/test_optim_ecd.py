@@ -144,6 +144,18 @@ def test_fast_impls_match_reference_after_100_steps(case, device):
         assert torch.allclose(ref[2], res[2], rtol=1e-6, atol=1e-12), impl
 
 
+def step_forbidding_syncs(opt, params):
+    """One step from fresh gradients with torch's sync debug mode at "error": a host synchronisation raises."""
+    opt.zero_grad()
+    loss = objective(params)
+    loss.backward()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        opt.step(loss=loss)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 @pytest.mark.gpu
 def test_foreach_step_never_synchronises():
     if not symbreak.cuda_available() or not torch.cuda.is_available():
@@ -152,13 +164,7 @@ def test_foreach_step_never_synchronises():
         params = make_params(device="cuda")
         opt = cls(params, impl="foreach", **LIVELY[name])
         run(opt, params, 2)
-        loss = objective(params)
-        loss.backward()
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            opt.step(loss=loss)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+        step_forbidding_syncs(opt, params)
 
 
 # -- physics --------------------------------------------------------------------------------------------------------
@@ -538,14 +544,7 @@ def test_fused_cuda_step_never_synchronises_with_an_lr_schedule(name):
     run(opt, params, 3)
     for _ in range(3):
         schedule.step()
-        opt.zero_grad()
-        loss = objective(params)
-        loss.backward()
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            opt.step(loss=loss)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+        step_forbidding_syncs(opt, params)
     assert not opt.last_step_skipped
 
 

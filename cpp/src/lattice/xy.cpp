@@ -197,7 +197,7 @@ void xy_totals(const PeriodicGrid& g, int replicas, const Real* theta, const Rea
     std::vector<XYTotals> partial(static_cast<std::size_t>(nb * replicas));
 #pragma omp parallel if (N * replicas >= 4096)
     {
-        std::vector<double> scratch(static_cast<std::size_t>(2 * per_block * width + 6 * width));
+        std::vector<double> scratch(static_cast<std::size_t>(2 * std::min(per_block, lines) * width + 6 * width));
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < nb * replicas; ++b) {
             const std::int64_t r = b / nb, k = b % nb;

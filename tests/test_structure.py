@@ -213,6 +213,20 @@ def test_q6_random_gas_small(rng):
     assert 0.2 < s.q.mean() < 0.45  # ~ 1/sqrt(k) per particle
 
 
+@pytest.mark.parametrize("l", [0, 1, 2, 6, 12])
+def test_spherical_harmonics_equal_scipys(rng, l):
+    """The recurrence behind steinhardt_q against scipy's Y_l^m, poles and the equator included."""
+    special = pytest.importorskip("scipy.special")
+    vec = np.concatenate([rng.normal(size=(300, 3)) * rng.uniform(0.1, 3.0, (300, 1)),
+                          [[0, 0, 2.0], [0, 0, -0.5], [1.0, 0, 0], [0, -3.0, 0], [1.0, 1.0, 1e-9]]])
+    r = np.linalg.norm(vec, axis=1)
+    polar, azimuth = np.arccos(vec[:, 2] / r), np.arctan2(vec[:, 1], vec[:, 0])
+    m = np.arange(l + 1)[:, None]
+    want = (special.sph_harm_y(l, m, polar, azimuth) if hasattr(special, "sph_harm_y")
+            else special.sph_harm(m, l, azimuth, polar))
+    np.testing.assert_allclose(st._ylm(l, vec), want, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("neighbours", [{"k": 12}, {"r_cut": 1.5}])
 def test_steinhardt_matches_freud(rng, neighbours):
     box = np.array([9.0, 10.0, 8.5])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The prepared GPU check, one command for a lent GPU machine (no network; python3 there holds torch, pybind11,
 # scikit-build-core, cmake, ninja, pytest): build the extension for the GPU present, run every gpu-marked test,
-# then the GPU benchmarks, sized to finish in about 8 minutes on an H100. Logs and JSON go to $OUT (the device
+# then the GPU benchmarks (ECD step and training, XY / Ising / particle engines against the copy bandwidth, Ising
+# against its CPU peers), sized to finish in about 10 minutes on an H100. Logs and JSON go to $OUT (the device
 # tool's result folder) or bench/results/gpu.
 #
 #     bash bench/gpu_check.sh            # everything
@@ -36,5 +37,6 @@ step optim 240 $py bench/bench_optim.py --device cuda --sizes 1 16 124 --out "$o
 step train 150 $py bench/bench_train.py --device cuda --out "$out/train_cuda.json"
 step train_gpt2 240 $py bench/bench_train.py --device cuda --layers 12 --d-model 768 --heads 12 --vocab 50257 \
     --block 1024 --batch 8 --steps 5 --rounds 5 --out "$out/train_cuda_124m.json"
+step engines 180 $py bench/bench_gpu.py --out "$out/engines.json"
 step lattice 150 $py bench/bench_lattice.py --sizes 2:1024,2:4096,3:256 --repeats 3 --out "$out/lattice_cuda.json"
 exit $status

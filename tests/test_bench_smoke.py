@@ -1,5 +1,5 @@
-"""Smoke tests of bench/bench_lattice.py (tiny lattices, fixed sweeps, JSON structure and positive throughputs)
-and bench/bench_train.py (a tiny GPT)."""
+"""Smoke tests of the benchmark scripts (tiny sizes, fixed counts, JSON structure and positive throughputs):
+bench_lattice, bench_optim, bench_xy, bench_train, and bench_gpu run on the CPU."""
 import importlib.util
 import json
 from pathlib import Path
@@ -86,6 +86,19 @@ def test_optimizer_benchmark_smoke(tmp_path):
     ecd = next(r for r in timed if r["impl"] == "ECD-fused")
     adam = next(r for r in timed if r["impl"] == "AdamW-fused" and r["layout"] == ecd["layout"])
     assert adam["state_bytes"] == 2 * ecd["state_bytes"]  # one state buffer against two
+
+
+def test_bench_gpu_smoke_on_the_cpu(tmp_path):
+    """bench/bench_gpu.py (what gpu_check.sh runs on a GPU) through the same code on the CPU, tiny sizes."""
+    spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT.with_name("bench_gpu.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.main(["--device", "cpu", "--quick", "--repeats", "1", "--out", str(tmp_path / "gpu.json")])
+    assert json.loads((tmp_path / "gpu.json").read_text())["rows"] == json.loads(json.dumps(data["rows"]))
+    assert {r["what"] for r in data["rows"]} == {"xy_baoab float32", "xy_baoab float64", "ising_metropolis",
+                                                 "lj_nve float32", "lj_nve float64"}
+    assert all(v > 0 for r in data["rows"] for k, v in r.items() if k not in ("what", "size"))
+    assert data["copy_bytes_per_s"] > 0
 
 
 def test_bench_xy_smoke(tmp_path):
